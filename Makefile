@@ -1,0 +1,90 @@
+# Developer and CI entry points. `make test` works on a fresh clone: it makes its own
+# virtualenvs (.venv for the application and its tools, .venv-sam for the SAM CLI, which pins
+# versions of boto3 and cfn-lint of its own), then lints, checks the template, builds the Lambda
+# artifacts when a python3.13 is available, and runs the tests.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+SAM_CLI_VERSION ?= 1.170.0
+# Offline checks still want a region; nothing here talks to AWS.
+CHECK_REGION ?= ap-southeast-1
+
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM := $(SAM_VENV)/bin/sam
+DEV_STAMP := $(VENV)/.installed-dev
+SAM_STAMP := $(SAM_VENV)/.installed-aws-sam-cli-$(SAM_CLI_VERSION)
+PIP_FLAGS := --quiet --disable-pip-version-check --root-user-action=ignore
+
+export SAM_CLI_TELEMETRY := 0
+
+define require_python311
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "error: '$(PYTHON)' must be Python >= 3.11 (set PYTHON=/path/to/python3.11+)" >&2; \
+		exit 1; }
+endef
+
+.PHONY: test lint template build format clean tools openapi
+
+test: tools
+	$(MAKE) lint template
+	@if scripts/find-python313 >/dev/null 2>&1; then \
+		$(MAKE) build; \
+	else \
+		echo "sam build skipped: no working python3.13 (Lambda bytecode must come from 3.13;" \
+			"set PYTHON313=/path/to/python3.13)"; \
+	fi
+	$(BIN)/pytest
+
+# Both virtualenvs at once: they are independent and most of the time is network and unpacking.
+tools:
+	@$(MAKE) -j2 $(DEV_STAMP) $(SAM_STAMP)
+
+$(DEV_STAMP): pyproject.toml
+	$(require_python311)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	@touch $@
+
+$(SAM_STAMP):
+	$(require_python311)
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	@touch $@
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Both linters: cfn-lint from .venv (current rules), and SAM's own `validate --lint`. Neither
+# needs AWS credentials; an AWS_PROFILE naming a profile this machine lacks would still stop
+# the SAM CLI, so it is unset here.
+template: $(DEV_STAMP) $(SAM_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE \
+		$(SAM) validate --lint --template-file template.yaml --region $(CHECK_REGION)
+
+# Lambda artifacts in .aws-sam/build (the Makefiles under layers/ and functions/ do the work).
+build: $(SAM_STAMP)
+	@scripts/find-python313 >/dev/null
+	$(SAM) build --template-file template.yaml
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis \
+		.benchmarks build *.egg-info layers/shared/*.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# docs/openapi.json is generated from the routes and models; a test fails when it drifts.
+openapi: $(DEV_STAMP)
+	$(BIN)/python -m esms_calls.api.openapi > docs/openapi.json

@@ -1,0 +1,21 @@
+"""CallbackFunction: the provider's callbacks, and the scheduled reconciliation. Wires Powertools;
+the logic is in the layer."""
+
+from aws_lambda_powertools import Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from esms_calls.api.callback_api import resolve
+from esms_calls.observability import logger, metrics
+from esms_calls.usecases.reconcile import reconcile
+
+tracer = Tracer(patch_modules=["botocore"])
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    if event.get("action") == "reconcile":
+        remaining = context.get_remaining_time_in_millis() / 1000
+        return reconcile(time_budget_seconds=remaining).__dict__
+    return resolve(event, context)

@@ -1,0 +1,1 @@
+"""eSMS voice calls: the shared package behind both Lambda functions."""

@@ -1,0 +1,1 @@
+"""HTTP: request and response models, problem answers, routes."""

@@ -1,0 +1,195 @@
+"""The one place where errors and refusals become HTTP answers (RFC 9457 problem JSON)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+
+from esms_calls.api.requests import PROVIDER_NAMES
+from esms_calls.api.responses import CallAccepted, FieldError, Problem
+from esms_calls.errors import (
+    CallNotFound,
+    InvalidCallRequest,
+    RequestIdBoundToOtherPayload,
+    StorageUnavailable,
+)
+from esms_calls.esms.codes import RefusalKind
+from esms_calls.esms.errors import ProviderTimeout, ProviderUnavailable
+from esms_calls.observability import logger
+from esms_calls.usecases.place_call import PlaceCallOutcome
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_BASE = "urn:esms-calls:problem:"
+
+_OUR_NAME = {provider: ours for ours, provider in PROVIDER_NAMES.items()}
+
+_REFUSAL_STATUS = {
+    RefusalKind.REQUEST: HTTPStatus.UNPROCESSABLE_ENTITY,
+    RefusalKind.DUPLICATE: HTTPStatus.CONFLICT,
+    RefusalKind.ACCOUNT: HTTPStatus.BAD_GATEWAY,
+    RefusalKind.NOT_FOUND_YET: HTTPStatus.BAD_GATEWAY,
+}
+
+
+def problem(
+    status: HTTPStatus,
+    slug: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    esms_code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    body = Problem(
+        type=_TYPE_BASE + slug,
+        title=status.phrase,
+        status=status.value,
+        detail=detail,
+        errors=errors,
+        esms_code=esms_code,
+    )
+    return Response(
+        status_code=status.value,
+        content_type=PROBLEM_JSON,
+        body=body.model_dump_json(exclude_none=True),
+        headers=headers,
+    )
+
+
+def outcome_response(outcome: PlaceCallOutcome) -> Response[str]:
+    headers = {"Location": f"/calls/{outcome.call_id}"}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    refusal = outcome.refusal
+    if refusal is None:
+        body = CallAccepted(
+            call_id=outcome.call_id,
+            request_id=outcome.request_id,
+            sms_id=outcome.sms_id,
+            status=outcome.status,
+        )
+        return Response(
+            status_code=HTTPStatus.ACCEPTED.value,
+            content_type="application/json",
+            body=body.model_dump_json(),
+            headers=headers,
+        )
+    return problem(
+        _REFUSAL_STATUS[refusal.kind],
+        "provider-refused",
+        f"eSMS refused the call: {refusal.message}",
+        esms_code=refusal.code,
+        headers=headers,
+    )
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    ctx_field = (error.get("ctx") or {}).get("field")
+    loc = [str(part) for part in error.get("loc", ())]
+    if loc and loc[0] == "header":
+        return "Idempotency-Key" if loc[1:] == ["idempotency-key"] else ".".join(loc[1:])
+    if loc and loc[0] == "body":
+        loc = loc[1:]
+    if loc:
+        loc[0] = _OUR_NAME.get(loc[0], loc[0])
+    return ctx_field or ".".join(loc) or "body"
+
+
+def _validation(exc: RequestValidationError) -> Response[str]:
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is not valid JSON")
+    return problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "invalid-request",
+        "the request has invalid fields",
+        errors=[FieldError(field=_field_of(e), message=str(e.get("msg", ""))) for e in errors],
+    )
+
+
+def _retry_later(status: HTTPStatus, slug: str, detail: str, seconds: int) -> Response[str]:
+    return problem(status, slug, detail, headers={"Retry-After": str(seconds)})
+
+
+def register(app: Any) -> None:
+    """Install the mapping on a Powertools resolver."""
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return _validation(exc)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(_exc: Exception) -> Response[str]:
+        return problem(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "send application/json"
+        )
+
+    @app.exception_handler(InvalidCallRequest)
+    def _invalid_call(exc: InvalidCallRequest) -> Response[str]:
+        return problem(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            "the request has invalid fields",
+            errors=[FieldError(field=exc.field, message=exc.message)],
+        )
+
+    @app.exception_handler([IdempotencyValidationError, RequestIdBoundToOtherPayload])
+    def _other_payload(_exc: Exception) -> Response[str]:
+        return problem(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "request-id-reused",
+            "this request id was used within 24 h for a different call; use a new request id",
+        )
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def _in_flight(_exc: Exception) -> Response[str]:
+        return _retry_later(
+            HTTPStatus.CONFLICT,
+            "request-in-progress",
+            "a request with this id is still being processed; retry shortly",
+            1,
+        )
+
+    @app.exception_handler(ProviderTimeout)
+    def _provider_timeout(exc: ProviderTimeout) -> Response[str]:
+        return _retry_later(
+            HTTPStatus.GATEWAY_TIMEOUT,
+            "provider-timeout",
+            f"{exc}; the outcome is unknown: retry with the same request id",
+            exc.retry_after_seconds,
+        )
+
+    @app.exception_handler(ProviderUnavailable)
+    def _provider_unavailable(exc: ProviderUnavailable) -> Response[str]:
+        return _retry_later(
+            HTTPStatus.BAD_GATEWAY,
+            "provider-unavailable",
+            f"{exc}; retry with the same request id",
+            exc.retry_after_seconds,
+        )
+
+    @app.exception_handler([StorageUnavailable, IdempotencyPersistenceLayerError])
+    def _storage(exc: Exception) -> Response[str]:
+        logger.warning("storage unavailable", extra={"error": type(exc).__name__})
+        return _retry_later(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "storage-unavailable",
+            "storage is unavailable; retry with the same request id",
+            StorageUnavailable.retry_after_seconds,
+        )
+
+    @app.exception_handler([CallNotFound, NotFoundError])
+    def _not_found(_exc: Exception) -> Response[str]:
+        return problem(HTTPStatus.NOT_FOUND, "not-found", "no such call or route")

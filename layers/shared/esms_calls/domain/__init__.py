@@ -1,0 +1,1 @@
+"""Domain models: what a call is, independent of HTTP and of DynamoDB."""

@@ -1,0 +1,36 @@
+"""Vietnamese phone numbers: the national form the provider expects, and masking."""
+
+from __future__ import annotations
+
+import re
+
+_SEPARATORS = re.compile(r"[\s.\-()]")
+# Mobile: 0 + 3/5/7/8/9 + 8 digits. Landline: 02 + 9 digits (area code and subscriber).
+_NATIONAL = re.compile(r"^0(?:[35789]\d{8}|2\d{9})$")
+
+
+class InvalidPhoneNumber(ValueError):
+    """The text is not a Vietnamese phone number in any common spelling."""
+
+
+def normalise_phone(text: str) -> str:
+    """Return the national form (`0912345678`) of `0912345678`, `84912345678`, `+84 912 345 678`."""
+    digits = _SEPARATORS.sub("", text.strip())
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("0084"):
+        digits = "0" + digits[4:]
+    elif digits.startswith("84") and len(digits) in (11, 12):
+        digits = "0" + digits[2:]
+    if not _NATIONAL.match(digits):
+        raise InvalidPhoneNumber("not a Vietnamese phone number")
+    return digits
+
+
+def mask_phone(phone: str | None) -> str:
+    """Keep enough to recognise a number in a log line, never the whole number."""
+    if not phone:
+        return ""
+    if len(phone) <= 6:
+        return "*" * len(phone)
+    return f"{phone[:3]}{'*' * (len(phone) - 6)}{phone[-3:]}"

@@ -1,0 +1,144 @@
+"""What the provider reports about a call, by callback or status query, parsed leniently.
+
+The provider's callback is a GET whose query may be appended to our URL with `?` or `&`, or fill
+the blank placeholders we list; names can repeat (the last non-empty value counts), CallStatus
+has several spellings or none, SendStatus may be missing. Nothing here raises on odd input: a
+report that does not parse is still a report, kept raw and flagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict
+
+from esms_calls.domain.calls import CallOutcome, CallResult, CallStatus
+
+# The names, as the provider spells them; the CallbackUrl lists them blank for providers that fill.
+REPORT_FIELDS = (
+    "ReferenceId",
+    "CallDuration",
+    "CallStatus",
+    "Ivr",
+    "Price",
+    "SentResult",
+    "CID",
+    "SendStatus",
+)
+PLACEHOLDER_QUERY = "&".join(f"{name}=" for name in REPORT_FIELDS)
+
+_SEND_STATUS = {2: CallStatus.WAITING, 7: CallStatus.REPORT_PENDING, 5: CallStatus.COMPLETED}
+_CALL_STATUS = {
+    "ANSWERED": CallOutcome.ANSWERED,
+    "NOANSWER": CallOutcome.NO_ANSWER,
+    "NOANSWERED": CallOutcome.NO_ANSWER,
+    "": CallOutcome.UNKNOWN,
+}
+MAX_RAW_VALUE = 200
+
+
+class ReportSource(StrEnum):
+    CALLBACK = "CALLBACK"
+    STATUS_QUERY = "STATUS_QUERY"
+
+
+class Report(BaseModel):
+    """One report about a call. `status` is None when it moves nothing (odd or status-less)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: ReportSource
+    raw: dict[str, str]
+    reference_id: str | None
+    status: CallStatus | None
+    result: CallResult | None
+    odd_fields: tuple[str, ...] = ()
+
+    @property
+    def is_odd(self) -> bool:
+        return bool(self.odd_fields)
+
+    @property
+    def digest(self) -> str:
+        """Identity of a report by its parsed values: a re-sent identical callback has the same."""
+        basis = self.result.model_dump(mode="json") if self.result and not self.is_odd else self.raw
+        payload = {"ref": self.reference_id, "status": self.status, "values": basis}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def query_values(raw_query: str) -> dict[str, str]:
+    """Last non-empty value of each name; `?` inside the query is a separator too (a provider
+    appending `?...` to a URL that already has a query)."""
+    values: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query.replace("?", "&"), keep_blank_values=True):
+        value = value.strip()
+        if value or name not in values:
+            values[name] = value[:MAX_RAW_VALUE]
+    return values
+
+
+def parse_report(values: dict[str, str], source: ReportSource = ReportSource.CALLBACK) -> Report:
+    raw = {name: values[name] for name in REPORT_FIELDS if name in values}
+    odd: list[str] = []
+
+    def integer(name: str) -> int | None:
+        text = raw.get(name, "")
+        if text == "":
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            odd.append(name)
+            return None
+
+    send_status = integer("SendStatus")
+    status = _SEND_STATUS.get(send_status) if send_status is not None else None
+    if send_status is not None and status is None:
+        odd.append("SendStatus")
+    call_status_text = raw.get("CallStatus", "").upper().replace(" ", "").replace("_", "")
+    outcome = _CALL_STATUS.get(call_status_text)
+    if outcome is None:
+        odd.append("CallStatus")
+        outcome = CallOutcome.UNKNOWN
+    if send_status is None and call_status_text:
+        # Older pages omit SendStatus: a callback that names the call's outcome is its final one.
+        status = CallStatus.COMPLETED
+    price = None
+    if raw.get("Price"):
+        try:
+            price = Decimal(raw["Price"])
+            if not price.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            odd.append("Price")
+            price = None
+    duration = integer("CallDuration")
+    sent_result = integer("SentResult")
+    if odd:
+        return Report(
+            source=source,
+            raw=raw,
+            reference_id=raw.get("ReferenceId") or None,
+            status=None,
+            result=None,
+            odd_fields=tuple(sorted(set(odd))),
+        )
+    return Report(
+        source=source,
+        raw=raw,
+        reference_id=raw.get("ReferenceId") or None,
+        status=status,
+        result=CallResult(
+            call_status=outcome,
+            duration_seconds=duration,
+            ivr=raw.get("Ivr") or None,
+            price=price,
+            sent_result=sent_result,
+            cid=raw.get("CID") or None,
+            send_status=send_status,
+        ),
+    )

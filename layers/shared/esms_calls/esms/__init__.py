@@ -1,0 +1,1 @@
+"""The eSMS provider: the only place that speaks HTTP to it."""

@@ -1,0 +1,30 @@
+"""Logger and metrics shared by every module (Powertools instances share their state by service)."""
+
+from __future__ import annotations
+
+import logging
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+# Libraries that log request lines or bodies at DEBUG/INFO: httpx logs the provider's URL (its
+# query holds the credentials), botocore logs DynamoDB items (phone numbers) and Secrets Manager
+# answers; Powertools' own debug lines print route arguments. Nothing of theirs below WARNING
+# reaches the logs, whatever the root level. (Our Logger is named after the service, not these.)
+for _library in ("httpx", "httpcore", "botocore", "boto3", "urllib3", "aws_lambda_powertools"):
+    logging.getLogger(_library).setLevel(logging.WARNING)
+
+logger = Logger()
+metrics = Metrics()
+
+
+def count(name: str, value: int = 1) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def count_by(name: str, dimension: str, dimension_value: str) -> None:
+    """A count split by one dimension, flushed on its own so it does not tag the other metrics."""
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=1, default_dimensions=metrics.default_dimensions
+    ) as metric:
+        metric.add_dimension(name=dimension, value=dimension_value)

@@ -1,0 +1,75 @@
+"""One validated settings object, read from the environment once per execution environment.
+
+Nothing here runs at import time: `get_settings()` reads the environment on first use, so tests
+(and the local stack) set the environment first and call `get_settings.cache_clear()` to re-read.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+
+class Settings(BaseModel):
+    """Everything that differs between environments, validated once.
+
+    Credentials come either from Secrets Manager (deployed: the `*_SECRET` names) or straight from
+    the environment (local stack, tests). Exactly one source must be configured for each: a
+    deployed function silently falling back to an empty key would fail far from the cause.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    calls_table_name: str = Field(min_length=3)
+    dedupe_table_name: str = Field(min_length=3)
+    esms_base_url: str = Field(pattern=r"^https?://")
+
+    esms_credentials_secret: str | None = None
+    esms_api_key: SecretStr | None = None
+    esms_secret_key: SecretStr | None = None
+
+    callback_signing_secret: str | None = None
+    callback_signing_key: SecretStr | None = None
+
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://")
+    public_base_url_parameter: str | None = None
+
+    esms_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
+    esms_read_timeout_seconds: float = Field(default=20.0, gt=0, le=60)
+    esms_connect_retries: int = Field(default=2, ge=0, le=5)
+
+    call_retention_days: int = Field(default=90, ge=1, le=3650)
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    reconcile_after_seconds: int = Field(default=900, ge=0)
+    reconcile_horizon_seconds: int = Field(default=172_800, ge=60)
+    reconcile_retry_seconds: int = Field(default=300, ge=1)
+    reconcile_max_calls: int = Field(default=200, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _one_source_each(self) -> Settings:
+        if not self.esms_credentials_secret and not (self.esms_api_key and self.esms_secret_key):
+            raise ValueError(
+                "set ESMS_CREDENTIALS_SECRET, or both ESMS_API_KEY and ESMS_SECRET_KEY"
+            )
+        if not self.callback_signing_secret and not self.callback_signing_key:
+            raise ValueError("set CALLBACK_SIGNING_SECRET or CALLBACK_SIGNING_KEY")
+        if not self.public_base_url and not self.public_base_url_parameter:
+            raise ValueError("set PUBLIC_BASE_URL or PUBLIC_BASE_URL_PARAMETER")
+        return self
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
+        source = os.environ if environ is None else environ
+        values = {
+            name: source[name.upper()]
+            for name in cls.model_fields
+            if source.get(name.upper(), "") != ""
+        }
+        return cls.model_validate(values)
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings.from_environ()

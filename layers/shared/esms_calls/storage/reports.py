@@ -1,0 +1,197 @@
+"""Reports (callbacks, status answers) into the call record: one conditional write per report.
+
+The happy path is a single UpdateItem whose condition holds everything that makes it safe:
+the call exists, this report was not stored before, the status moves forward, the ReferenceId
+matches. When the condition fails, DynamoDB hands back the record as it was (no extra read),
+and that tells duplicate from late or mismatched reports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from esms_calls.domain.calls import CallOutcome, CallResult, CallStatus
+from esms_calls.domain.reports import Report, ReportSource
+from esms_calls.storage import items
+from esms_calls.storage.dynamodb import conditional_update, put_if_absent
+
+# The history keeps every distinct report up to this many; later ones are only counted.
+MAX_HISTORY = 25
+ORPHAN_PREFIX = "orphan#"
+ORPHAN_RETENTION_SECONDS = 90 * 86400
+
+
+class Stored(StrEnum):
+    APPLIED = "APPLIED"  # moved the call forward
+    DUPLICATE = "DUPLICATE"  # seen before: nothing written
+    KEPT = "KEPT"  # kept in the history and counted, status unchanged (late, odd, mismatched)
+    ORPHAN = "ORPHAN"  # no such call: kept raw on its own
+
+
+class ReportsRepository:
+    def __init__(self, calls_table: str) -> None:
+        self._table = calls_table
+
+    def record(self, call_id: str, report: Report, now: datetime) -> Stored:
+        digest = report.digest
+        if report.status is not None and report.result is not None:
+            entry = _history_entry(report, now, None)
+            old = self._apply(call_id, report, report.status, report.result, digest, entry, now)
+            if old is None:
+                return Stored.APPLIED
+        else:
+            flag = _flag_for(report, {})
+            old = self._keep(call_id, report, _history_entry(report, now, flag), now, history=True)
+            if old is None:
+                return Stored.KEPT
+        # The condition failed; `old` is the record as it was (empty: there is no such call).
+        if not old:
+            self._put_orphan(call_id, report, digest, now)
+            return Stored.ORPHAN
+        if digest in old.get("report_digests", set()):
+            return Stored.DUPLICATE
+        entry = _history_entry(report, now, _flag_for(report, old))
+        room = len(old.get("history", [])) < MAX_HISTORY
+        if self._keep(call_id, report, entry, now, history=room) is None:
+            return Stored.KEPT
+        return Stored.DUPLICATE  # a concurrent twin was stored between our two writes
+
+    def expire(self, call_id: str, now: datetime) -> bool:
+        """End an open call that nothing settled by the horizon: EXPIRED, outcome UNKNOWN."""
+        old = self._conditional_update(
+            call_id,
+            "SET #status = :expired, status_rank = :rank, #result = :result, updated_at = :now "
+            "REMOVE open_shard, check_after",
+            "attribute_exists(call_id) AND status_rank < :rank",
+            {
+                ":expired": CallStatus.EXPIRED.value,
+                ":rank": CallStatus.EXPIRED.rank,
+                ":result": items.result_item(CallResult(call_status=CallOutcome.UNKNOWN)),
+                ":now": items.iso(now),
+            },
+        )
+        return old is None
+
+    def _apply(
+        self,
+        call_id: str,
+        report: Report,
+        status: CallStatus,
+        result: CallResult,
+        digest: str,
+        entry: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any] | None:
+        """Move the call forward. None when applied; else the record as it was (empty: none)."""
+        sets = [
+            "#status = :status",
+            "status_rank = :rank",
+            "#result = :result",
+            "updated_at = :now",
+            "history = list_append(if_not_exists(history, :empty), :entry)",
+        ]
+        conditions = [
+            "attribute_exists(call_id)",
+            "status_rank < :rank",
+            "NOT contains(report_digests, :d)",
+            "(attribute_not_exists(history) OR size(history) < :max)",
+        ]
+        values: dict[str, Any] = {
+            ":status": status.value,
+            ":rank": status.rank,
+            ":result": items.result_item(result),
+            ":now": items.iso(now),
+            ":empty": [],
+            ":entry": [entry],
+            ":one": _counted(report),
+            ":digest": {digest},
+            ":d": digest,
+            ":max": MAX_HISTORY,
+        }
+        if report.reference_id:
+            # While the SMSID is unknown (after a 124) the first report supplies it; a report
+            # for another SMSID must not touch this call.
+            sets.append("sms_id = if_not_exists(sms_id, :ref)")
+            conditions.append("(attribute_not_exists(sms_id) OR sms_id = :ref)")
+            values[":ref"] = report.reference_id
+        update = f"SET {', '.join(sets)} ADD callbacks_received :one, report_digests :digest"
+        if status.is_final:
+            update += " REMOVE open_shard, check_after"
+        return self._conditional_update(call_id, update, " AND ".join(conditions), values)
+
+    def _keep(
+        self, call_id: str, report: Report, entry: dict[str, Any], now: datetime, *, history: bool
+    ) -> dict[str, Any] | None:
+        """Count a report that moves nothing, in the history while there is room.
+        None when stored; else the record as it was (empty: no such call)."""
+        digest = report.digest
+        update = "SET updated_at = :now ADD callbacks_received :one, report_digests :digest"
+        condition = "attribute_exists(call_id) AND NOT contains(report_digests, :d)"
+        values: dict[str, Any] = {
+            ":now": items.iso(now),
+            ":one": _counted(report),
+            ":digest": {digest},
+            ":d": digest,
+        }
+        if history:
+            update = (
+                "SET updated_at = :now, "
+                "history = list_append(if_not_exists(history, :empty), :entry) "
+                "ADD callbacks_received :one, report_digests :digest"
+            )
+            condition += " AND (attribute_not_exists(history) OR size(history) < :max)"
+            values.update({":empty": [], ":entry": [entry], ":max": MAX_HISTORY})
+        return self._conditional_update(call_id, update, condition, values)
+
+    def _put_orphan(self, call_id: str, report: Report, digest: str, now: datetime) -> None:
+        """A report for a call we do not have: kept raw, flagged, on an item of its own.
+        The same orphan report again finds its item there and adds nothing."""
+        put_if_absent(
+            self._table,
+            {
+                "call_id": f"{ORPHAN_PREFIX}{call_id}#{digest}",
+                "orphan_of": call_id,
+                "flag": "UNKNOWN_CALL",
+                "report": _history_entry(report, now, flag="UNKNOWN_CALL"),
+                "created_at": items.iso(now),
+                "expires_at": int(now.timestamp()) + ORPHAN_RETENTION_SECONDS,
+            },
+            key_attribute="call_id",
+        )
+
+    def _conditional_update(
+        self, call_id: str, update: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        return conditional_update(self._table, {"call_id": call_id}, update, condition, values)
+
+
+def _counted(report: Report) -> int:
+    """`callbacks_received` counts the provider's callbacks, not our own status queries."""
+    return 1 if report.source is ReportSource.CALLBACK else 0
+
+
+def _flag_for(report: Report, old: dict[str, Any]) -> str | None:
+    if report.is_odd:
+        return "ODD_VALUES"
+    known_sms_id = old.get("sms_id")
+    if report.reference_id and known_sms_id and report.reference_id != known_sms_id:
+        return "REFERENCE_MISMATCH"
+    if report.status is None:
+        return "NO_STATUS"
+    old_rank = int(old.get("status_rank", 0))
+    if report.status.is_final and old_rank >= CallStatus.COMPLETED.rank:
+        return "LATER_FINAL"  # the first final result stands
+    return "OUT_OF_ORDER"
+
+
+def _history_entry(report: Report, now: datetime, flag: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "at": items.iso(now),
+        "source": report.source.value,
+        "raw": report.raw,
+    }
+    if flag:
+        entry["flag"] = flag
+    return entry

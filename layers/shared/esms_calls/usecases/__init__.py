@@ -1,0 +1,1 @@
+"""One module per use case: the logic, free of HTTP and of boto3."""

@@ -1,0 +1,53 @@
+"""Receive the provider's callback: authenticate its URL, parse it leniently, store it durably.
+
+The answer is 200 only once the write is durable: the provider re-sends on anything else, and a
+receiver that answered 200 first would lose the result for good.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from esms_calls import credentials, dependencies
+from esms_calls.domain.reports import parse_report, query_values
+from esms_calls.errors import ServiceError
+from esms_calls.observability import count, logger
+from esms_calls.signing import token_is_valid
+from esms_calls.storage.reports import Stored
+
+_METRIC = {
+    Stored.APPLIED: "CallbacksStored",
+    Stored.DUPLICATE: "CallbacksDuplicate",
+    Stored.KEPT: "CallbacksKept",
+    Stored.ORPHAN: "CallbacksOrphaned",
+}
+
+
+class CallbackForbidden(ServiceError):
+    """The URL's token is not the one we issued for this call."""
+
+
+def receive_callback(call_id: str, token: str, raw_query: str) -> Stored:
+    count("CallbacksReceived")
+    # A provider appending its query with "&" to a URL without one puts it in the last segment.
+    token, _, spilled = token.partition("&")
+    if not token_is_valid(credentials.callback_signing_key(), call_id, token):
+        count("CallbackTokensRejected")
+        logger.warning("callback with a bad token refused")
+        raise CallbackForbidden(call_id)
+    query = f"{spilled}&{raw_query}" if spilled else raw_query
+    report = parse_report(query_values(query))
+    stored = dependencies.reports_repository().record(call_id, report, datetime.now(UTC))
+    count(_METRIC[stored])
+    if report.is_odd:
+        count("CallbacksOddValues")
+    logger.info(
+        "callback stored",
+        extra={
+            "call_id": call_id,
+            "stored": stored.value,
+            "send_status": report.raw.get("SendStatus"),
+            "odd_fields": list(report.odd_fields),
+        },
+    )
+    return stored

@@ -1,0 +1,374 @@
+"""What a reviewer checks in template.yaml, asserted: runtime, auth, data protection, least
+privilege, the configuration contract, and the layer's pins."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from devstack.template import (
+    REPO_ROOT,
+    function_environment,
+    function_ids,
+    http_routes,
+    load_template,
+    table_definitions,
+)
+
+pytestmark = pytest.mark.unit
+
+CONTRACT_ENVIRONMENT = {
+    "CALLS_TABLE_NAME",
+    "DEDUPE_TABLE_NAME",
+    "ESMS_BASE_URL",
+    "ESMS_CREDENTIALS_SECRET",
+    "CALLBACK_SIGNING_SECRET",
+    "PUBLIC_BASE_URL_PARAMETER",
+    "CALL_RETENTION_DAYS",
+    "RECONCILE_AFTER_SECONDS",
+    "RECONCILE_HORIZON_SECONDS",
+    "ESMS_CONNECT_TIMEOUT_SECONDS",
+    "ESMS_READ_TIMEOUT_SECONDS",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_LOGGER_LOG_EVENT",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+}
+
+SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:"
+RESOLUTION = {
+    "CallsTable": "calls-table",
+    "DedupeTable": "dedupe-table",
+    "CallbackSigningSecret": SECRET_ARN + "sign-AbCdEf",
+    "EsmsCredentialsSecretArn": SECRET_ARN + "esms-credentials-AbCdEf",
+    "AWS::StackName": "esms-calls-test",
+}
+
+# Runtime-provided packages that must never ship in the layer (cold start, version skew).
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "urllib3", "jmespath", "python-dateutil"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def setting(template: dict[str, Any], function_id: str, name: str) -> Any:
+    """A function property as deployed: its own value, else the Globals one."""
+    props = template["Resources"][function_id]["Properties"]
+    return props.get(name, template["Globals"]["Function"].get(name))
+
+
+def policy_statements(template: dict[str, Any], function_id: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in template["Resources"][function_id]["Properties"].get("Policies", []):
+        assert isinstance(policy, dict) and "Statement" in policy, (
+            f"{function_id}: only inline policy documents, no managed or SAM policy templates"
+        )
+        statements.extend(policy["Statement"])
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def allowed(statements: list[dict[str, Any]], action: str) -> list[Any]:
+    """Resources the statements allow an action on."""
+    return [
+        resource
+        for statement in statements
+        if statement["Effect"] == "Allow" and action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    ]
+
+
+def test_the_template_has_the_two_functions(template: dict[str, Any]) -> None:
+    assert function_ids(template) == ["CallsFunction", "CallbackFunction"]
+
+
+@pytest.mark.parametrize("function_id", ["CallsFunction", "CallbackFunction"])
+def test_every_function_runs_python313_on_arm64_with_the_shared_layer(
+    template: dict[str, Any], function_id: str
+) -> None:
+    assert setting(template, function_id, "Runtime") == "python3.13"
+    assert setting(template, function_id, "Architectures") == ["arm64"]
+    assert setting(template, function_id, "Layers") == [{"Ref": "SharedLayer"}]
+    assert setting(template, function_id, "Tracing") == "Active"
+    assert setting(template, function_id, "Handler") == "app.lambda_handler"
+    assert template["Resources"][function_id]["Metadata"]["BuildMethod"] == "makefile"
+
+
+def test_the_layer_is_built_for_python313_arm64_from_layers_shared(
+    template: dict[str, Any],
+) -> None:
+    layer = template["Resources"]["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/shared"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+
+
+def test_calls_function_answers_before_api_gateway_gives_up(template: dict[str, Any]) -> None:
+    assert setting(template, "CallsFunction", "Timeout") < 30
+
+
+def test_calls_routes_need_iam_and_the_callback_route_authenticates_itself(
+    template: dict[str, Any],
+) -> None:
+    routes = {(route.method, route.path): route for route in http_routes(template)}
+
+    assert set(routes) == {
+        ("POST", "/calls"),
+        ("GET", "/calls/{call_id}"),
+        ("GET", "/callbacks/esms/{call_id}/{token}"),
+    }
+    assert routes[("POST", "/calls")][2:] == ("CallsFunction", "AWS_IAM")
+    assert routes[("GET", "/calls/{call_id}")][2:] == ("CallsFunction", "AWS_IAM")
+    assert routes[("GET", "/callbacks/esms/{call_id}/{token}")][2:] == (
+        "CallbackFunction",
+        "NONE",
+    )
+    api_auth = template["Resources"]["HttpApi"]["Properties"]["Auth"]
+    assert api_auth == {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
+
+
+def test_api_access_logs_never_contain_the_callback_path_with_its_token(
+    template: dict[str, Any],
+) -> None:
+    log_format = template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+    assert "$context.routeKey" in log_format
+    assert "$context.path" not in log_format
+    assert "$context.requestOverride" not in log_format
+
+
+def test_reconciliation_runs_on_the_configured_schedule(template: dict[str, Any]) -> None:
+    events = template["Resources"]["CallbackFunction"]["Properties"]["Events"]
+    schedules = [event for event in events.values() if event["Type"] == "ScheduleV2"]
+
+    assert len(schedules) == 1
+    assert schedules[0]["Properties"]["ScheduleExpression"] == {"Ref": "ReconcileSchedule"}
+    assert schedules[0]["Properties"]["Input"] == '{"action": "reconcile"}'
+    assert template["Parameters"]["ReconcileSchedule"]["Default"] == "rate(5 minutes)"
+
+
+@pytest.mark.parametrize(
+    ("table_id", "ttl_attribute", "hash_key"),
+    [("CallsTable", "expires_at", "call_id"), ("DedupeTable", "expiration", "id")],
+)
+def test_tables_are_protected_and_expire_items(
+    template: dict[str, Any], table_id: str, ttl_attribute: str, hash_key: str
+) -> None:
+    props = table_definitions(template)[table_id]
+
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": ttl_attribute, "Enabled": True}
+    assert props["KeySchema"] == [{"AttributeName": hash_key, "KeyType": "HASH"}]
+
+
+def test_open_calls_index_serves_the_reconciliation_query(template: dict[str, Any]) -> None:
+    (index,) = table_definitions(template)["CallsTable"]["GlobalSecondaryIndexes"]
+
+    assert index["IndexName"] == "OpenCallsIndex"
+    assert index["KeySchema"] == [
+        {"AttributeName": "open_shard", "KeyType": "HASH"},
+        {"AttributeName": "check_after", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["status", "sms_id", "request_id", "created_at"],
+    }
+
+
+def test_call_history_survives_a_replacement_and_prod_deletion(template: dict[str, Any]) -> None:
+    table = template["Resources"]["CallsTable"]
+    assert table["UpdateReplacePolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}
+
+
+def test_callback_signing_secret_is_generated_long_and_url_safe(template: dict[str, Any]) -> None:
+    generate = template["Resources"]["CallbackSigningSecret"]["Properties"]["GenerateSecretString"]
+    assert generate["PasswordLength"] >= 64
+    assert generate["ExcludePunctuation"] is True
+
+
+@pytest.mark.parametrize("function_id", ["CallsFunction", "CallbackFunction"])
+def test_no_policy_grants_a_wildcard(template: dict[str, Any], function_id: str) -> None:
+    # Inline policies only; AWS's own managed policies that SAM attaches (basic execution for
+    # logs, X-Ray write for Tracing: Active) are AWS's, needed as they are: X-Ray and log
+    # creation have no resource-level scoping to offer.
+    for statement in policy_statements(template, function_id):
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, statement
+        for resource in as_list(statement["Resource"]):
+            assert resource != "*", statement
+            text = resource if isinstance(resource, str) else repr(resource)
+            assert "*" not in text, statement
+
+
+def test_calls_function_reaches_exactly_what_it_uses(template: dict[str, Any]) -> None:
+    statements = policy_statements(template, "CallsFunction")
+    tables = [{"Fn::GetAtt": ["CallsTable", "Arn"]}, {"Fn::GetAtt": ["DedupeTable", "Arn"]}]
+    secrets = [{"Ref": "EsmsCredentialsSecretArn"}, {"Ref": "CallbackSigningSecret"}]
+
+    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"):
+        assert sorted(map(repr, allowed(statements, f"dynamodb:{action}"))) == sorted(
+            map(repr, tables)
+        )
+    assert allowed(statements, "dynamodb:Query") == []
+    assert allowed(statements, "dynamodb:Scan") == []
+    assert allowed(statements, "secretsmanager:GetSecretValue") == secrets
+    (parameter,) = allowed(statements, "ssm:GetParameter")
+    assert parameter["Fn::Sub"].endswith(":parameter/${AWS::StackName}/public-base-url")
+
+
+def test_callback_function_queries_only_the_open_calls_index(template: dict[str, Any]) -> None:
+    statements = policy_statements(template, "CallbackFunction")
+    calls = {"Fn::GetAtt": ["CallsTable", "Arn"]}
+    dedupe = {"Fn::GetAtt": ["DedupeTable", "Arn"]}
+
+    assert allowed(statements, "dynamodb:Query") == [
+        {"Fn::Sub": "${CallsTable.Arn}/index/OpenCallsIndex"}
+    ]
+    for action in ("GetItem", "PutItem", "UpdateItem"):
+        assert sorted(map(repr, allowed(statements, f"dynamodb:{action}"))) == sorted(
+            map(repr, [calls, dedupe])
+        )
+    assert allowed(statements, "dynamodb:ConditionCheckItem") == [calls]
+    assert allowed(statements, "dynamodb:DeleteItem") == [dedupe]
+    assert allowed(statements, "dynamodb:Scan") == []
+    assert allowed(statements, "ssm:GetParameter") == []
+    assert allowed(statements, "secretsmanager:GetSecretValue") == [
+        {"Ref": "EsmsCredentialsSecretArn"},
+        {"Ref": "CallbackSigningSecret"},
+    ]
+
+
+@pytest.mark.parametrize("function_id", ["CallsFunction", "CallbackFunction"])
+def test_every_function_gets_the_contract_environment(
+    template: dict[str, Any], function_id: str
+) -> None:
+    environment = function_environment(function_id, RESOLUTION, template)
+
+    assert CONTRACT_ENVIRONMENT <= set(environment)
+    assert environment["CALLS_TABLE_NAME"] == "calls-table"
+    assert environment["DEDUPE_TABLE_NAME"] == "dedupe-table"
+    assert environment["ESMS_CREDENTIALS_SECRET"] == RESOLUTION["EsmsCredentialsSecretArn"]
+    assert environment["CALLBACK_SIGNING_SECRET"] == RESOLUTION["CallbackSigningSecret"]
+    assert environment["PUBLIC_BASE_URL_PARAMETER"] == "/esms-calls-test/public-base-url"
+    assert environment["ESMS_BASE_URL"] == "https://voiceapi.esms.vn/MainService.svc/json"
+    assert environment["CALL_RETENTION_DAYS"] == "90"
+    assert environment["RECONCILE_AFTER_SECONDS"] == "900"
+    assert environment["RECONCILE_HORIZON_SECONDS"] == "172800"
+    assert environment["ESMS_CONNECT_TIMEOUT_SECONDS"] == "3"
+    assert environment["ESMS_READ_TIMEOUT_SECONDS"] == "20"
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "esms-calls"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "EsmsCalls"
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert environment["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+    assert environment["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+
+
+def test_functions_find_the_public_base_url_parameter_by_its_name(
+    template: dict[str, Any],
+) -> None:
+    parameter = template["Resources"]["PublicBaseUrlParameter"]["Properties"]
+    variable = template["Globals"]["Function"]["Environment"]["Variables"][
+        "PUBLIC_BASE_URL_PARAMETER"
+    ]
+
+    # Same name on both sides, built from the stack name (a Ref to the parameter would make the
+    # functions depend on the API that depends on them).
+    assert parameter["Name"] == variable == {"Fn::Sub": "/${AWS::StackName}/public-base-url"}
+    assert parameter["Value"]["Fn::If"][0] == "HasPublicBaseUrl"
+
+
+def test_parameters_have_the_documented_defaults(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    assert parameters["Environment"]["AllowedValues"] == ["dev", "prod"]
+    assert "Default" not in parameters["EsmsCredentialsSecretArn"]
+    assert parameters["PublicBaseUrl"]["Default"] == ""
+    assert parameters["CallRetentionDays"]["Default"] == 90
+    assert parameters["LogLevel"]["Default"] == "INFO"
+    assert parameters["ReconcileAfterSeconds"]["Default"] == 900
+    assert parameters["ReconcileHorizonSeconds"]["Default"] == 172800
+
+
+def test_credentials_secret_parameter_refuses_a_placeholder(template: dict[str, Any]) -> None:
+    pattern = re.compile(template["Parameters"]["EsmsCredentialsSecretArn"]["AllowedPattern"])
+    good = "arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:esms/credentials-AbCdEf"
+    assert pattern.fullmatch(good)
+    assert not pattern.fullmatch("REPLACE_WITH_ESMS_CREDENTIALS_SECRET_ARN")
+
+
+def test_outputs_name_the_api_and_the_tables(template: dict[str, Any]) -> None:
+    assert {"ApiUrl", "CallsTableName", "DedupeTableName", "CallbackSigningSecretArn"} <= set(
+        template["Outputs"]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The layer's pins
+
+
+def layer_requirements() -> list[Requirement]:
+    lines = (REPO_ROOT / "layers/shared/requirements.txt").read_text().splitlines()
+    return [Requirement(line) for line in (raw.split("#")[0].strip() for raw in lines) if line]
+
+
+def project_dependencies() -> list[Requirement]:
+    pyproject = tomllib.loads(Path(REPO_ROOT / "pyproject.toml").read_text())
+    return [Requirement(spec) for spec in pyproject["project"]["dependencies"]]
+
+
+def test_layer_pins_exactly_the_project_dependencies() -> None:
+    pins = {canonicalize_name(r.name): r for r in layer_requirements()}
+    ranges = {canonicalize_name(r.name): r for r in project_dependencies()}
+
+    assert set(pins) == set(ranges)
+    for name, pin in pins.items():
+        (specifier,) = pin.specifier
+        assert specifier.operator == "==", f"{name} is not pinned"
+        assert ranges[name].specifier.contains(specifier.version), f"{pin} outside {ranges[name]}"
+        assert pin.extras == ranges[name].extras, name
+
+
+def test_layer_ships_no_runtime_provided_package() -> None:
+    names = {canonicalize_name(r.name) for r in layer_requirements()}
+    assert not names & RUNTIME_PROVIDED
+
+
+def test_layer_build_removes_what_the_runtime_provides() -> None:
+    makefile = (REPO_ROOT / "layers/shared/Makefile").read_text()
+    for directory in ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath"):
+        assert re.search(rf"(?<![\w-]){directory}(?![\w-])", makefile), directory
+    assert "--platform manylinux2014_aarch64" in makefile
+    assert "--python-version 3.13" in makefile
+
+
+def test_every_makefile_build_has_its_target_and_compiles_for_python313(
+    template: dict[str, Any],
+) -> None:
+    shared = (REPO_ROOT / "scripts/lambda-build.mk").read_text()
+    assert "-m compileall" in shared and "--invalidation-mode unchecked-hash" in shared
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Metadata", {}).get("BuildMethod") != "makefile":
+            continue
+        props = resource["Properties"]
+        code_dir = REPO_ROOT / (props.get("CodeUri") or props["ContentUri"])
+        makefile = (code_dir / "Makefile").read_text()
+        assert re.search(rf"^build-{logical_id}:", makefile, re.MULTILINE), logical_id
+        assert "scripts/lambda-build.mk" in makefile and "$(COMPILE_BYTECODE)" in makefile
