@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 import httpx
 
@@ -54,17 +53,6 @@ def esms_client() -> EsmsClient:
     )
 
 
-@cache
-def idempotency_store() -> Any:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    from esms_calls.storage.dynamodb import dynamodb_client
-
-    return DynamoDBPersistenceLayer(
-        table_name=get_settings().dedupe_table_name, boto3_client=dynamodb_client()
-    )
-
-
 def reset() -> None:
     """Forget every cached collaborator and setting (tests and the local stack change the env)."""
     for factory in (
@@ -72,7 +60,6 @@ def reset() -> None:
         reports_repository,
         open_calls_repository,
         esms_client,
-        idempotency_store,
         get_settings,
     ):
         factory.cache_clear()

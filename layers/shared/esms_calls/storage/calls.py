@@ -12,7 +12,6 @@ from esms_calls.domain.calls import Call, CallStatus
 from esms_calls.errors import RequestIdBoundToOtherPayload, StorageUnavailable
 from esms_calls.storage import items
 from esms_calls.storage.dynamodb import (
-    conditional_update,
     dynamodb_client,
     error_code,
     from_attributes,
@@ -107,50 +106,46 @@ class CallsRepository:
             raise StorageUnavailable("the bound call record is missing; retry")
         return OpenedCall(call=earlier, first_attempt=False)
 
-    def mark_accepted(self, call_id: str, sms_id: str | None, now: datetime) -> None:
-        """PENDING → ACCEPTED. A callback may have moved the call further already: then only the
-        SMSID is filled in, never the status moved back."""
+    def outcome_update(
+        self,
+        call_id: str,
+        status: CallStatus,
+        now: datetime,
+        *,
+        sms_id: str | None = None,
+        esms_code: str | None = None,
+        esms_message: str | None = None,
+    ) -> dict[str, Any]:
+        """The write that records the provider's answer on a PENDING call, as a transaction item:
+        it is applied together with the idempotency layer's stored outcome (one request).
+
+        Its condition (still PENDING) fails when a fast callback moved the call on first; the
+        callback's ReferenceId has then filled the SMSID, and nothing here is needed."""
+        sets = ["#status = :status", "status_rank = :rank", "updated_at = :now"]
         values: dict[str, Any] = {
-            ":pending": CallStatus.PENDING.value,
-            ":accepted": CallStatus.ACCEPTED.value,
-            ":rank": CallStatus.ACCEPTED.rank,
+            ":status": status.value,
+            ":rank": status.rank,
+            ":pending": CallStatus.PENDING.rank,
             ":now": items.iso(now),
         }
-        update = "SET #status = :accepted, status_rank = :rank, updated_at = :now"
         if sms_id:
-            update += ", sms_id = if_not_exists(sms_id, :sms)"
+            sets.append("sms_id = if_not_exists(sms_id, :sms)")
             values[":sms"] = sms_id
-        if self._update(call_id, update, "#status = :pending", values):
-            return
-        if sms_id:
-            self._update(
-                call_id,
-                "SET sms_id = if_not_exists(sms_id, :sms)",
-                "attribute_exists(call_id)",
-                {":sms": sms_id},
-            )
-
-    def mark_failed(self, call_id: str, code: str, message: str, now: datetime) -> None:
-        self._update(
-            call_id,
-            "SET #status = :failed, status_rank = :rank, esms_code = :code, "
-            "esms_message = :message, updated_at = :now REMOVE open_shard, check_after",
-            "#status = :pending",
-            {
-                ":pending": CallStatus.PENDING.value,
-                ":failed": CallStatus.FAILED.value,
-                ":rank": CallStatus.FAILED.rank,
-                ":code": code,
-                ":message": message,
-                ":now": items.iso(now),
-            },
-        )
+        if esms_code is not None:
+            sets += ["esms_code = :code", "esms_message = :message"]
+            values.update({":code": esms_code, ":message": esms_message or ""})
+        update = "SET " + ", ".join(sets)
+        if status.is_final:
+            update += " REMOVE open_shard, check_after"
+        return {
+            "TableName": self._calls_table,
+            "Key": to_attributes({"call_id": call_id}),
+            "UpdateExpression": update,
+            "ConditionExpression": "status_rank = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_attributes(values),
+        }
 
     def get(self, call_id: str) -> Call | None:
         values = get_item(self._calls_table, {"call_id": call_id})
         return items.call_from_item(values) if values else None
-
-    def _update(self, call_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        """Apply a conditional update; False when the condition did not hold."""
-        key = {"call_id": call_id}
-        return conditional_update(self._calls_table, key, update, condition, values) is None

@@ -100,10 +100,14 @@ def _idempotent_place_call() -> Any:
         PydanticSerializer,
     )
 
+    from esms_calls.storage.idempotency import OutcomeRecordingStore
+
     return idempotent_function(
         _place_call,
         data_keyword_argument="command",
-        persistence_store=dependencies.idempotency_store(),
+        persistence_store=OutcomeRecordingStore(
+            get_settings().dedupe_table_name, call_update_for=_call_update_for
+        ),
         config=_idempotency_config(),
         output_serializer=PydanticSerializer(model=PlaceCallOutcome),
         key_prefix="place-call",
@@ -158,9 +162,9 @@ def _place_call(command: PlaceCallCommand, remaining_seconds: float | None) -> P
         ),
         time_budget=budget,
     )
-    repository = dependencies.calls_repository()
+    # The answer is recorded on the call together with the stored outcome, when this returns
+    # (OutcomeRecordingStore): one write instead of two.
     if isinstance(answer, Accepted):
-        repository.mark_accepted(call.call_id, answer.sms_id, now)
         count("CallsAccepted")
         logger.info("call accepted by the provider", extra={**log, "sms_id": answer.sms_id})
         return PlaceCallOutcome(
@@ -172,7 +176,6 @@ def _place_call(command: PlaceCallCommand, remaining_seconds: float | None) -> P
     if answer.kind is RefusalKind.DUPLICATE and not opened.first_attempt:
         # The provider already has this RequestID: our earlier attempt, whose answer we never
         # got, placed the call. Its SMSID comes with the first callback.
-        repository.mark_accepted(call.call_id, None, now)
         count("CallsAccepted")
         logger.info(
             "earlier attempt had reached the provider", extra={**log, "esms_code": answer.code}
@@ -180,11 +183,10 @@ def _place_call(command: PlaceCallCommand, remaining_seconds: float | None) -> P
         return PlaceCallOutcome(
             call_id=call.call_id, request_id=call.request_id, status=CallStatus.ACCEPTED
         )
-    return _refused(call, answer, log, now)
+    return _refused(call, answer, log)
 
 
-def _refused(call: Call, answer: Refused, log: dict[str, str], now: datetime) -> PlaceCallOutcome:
-    dependencies.calls_repository().mark_failed(call.call_id, answer.code, answer.message, now)
+def _refused(call: Call, answer: Refused, log: dict[str, str]) -> PlaceCallOutcome:
     count_by("CallsRefused", "esms_code", answer.code)
     logger.warning(
         "call refused by the provider",
@@ -195,6 +197,20 @@ def _refused(call: Call, answer: Refused, log: dict[str, str], now: datetime) ->
         request_id=call.request_id,
         status=CallStatus.FAILED,
         refusal=Refusal(code=answer.code, kind=answer.kind, message=answer.message),
+    )
+
+
+def _call_update_for(response_data: str) -> dict[str, Any] | None:
+    """The call record's side of a stored outcome (see OutcomeRecordingStore)."""
+    outcome = PlaceCallOutcome.model_validate_json(response_data)
+    refusal = outcome.refusal
+    return dependencies.calls_repository().outcome_update(
+        outcome.call_id,
+        outcome.status,
+        datetime.now(UTC),
+        sms_id=outcome.sms_id,
+        esms_code=refusal.code if refusal else None,
+        esms_message=refusal.message if refusal else None,
     )
 
 
