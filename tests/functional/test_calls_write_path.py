@@ -13,7 +13,7 @@ from tests.support.fake_esms import body_of
 CALL = {"phone": "0912345678", "template_id": "1"}
 
 
-def test_a_placed_call_costs_three_writes_and_no_read(invoke_calls, esms) -> None:  # noqa: ANN001
+def test_a_placed_call_costs_three_writes_and_no_read(invoke_calls, esms) -> None:
     # Given a new request
     # When it is placed
     with counting_requests() as requests:
@@ -24,7 +24,7 @@ def test_a_placed_call_costs_three_writes_and_no_read(invoke_calls, esms) -> Non
     assert requests.writes == 3 and requests.reads == 0
 
 
-def test_a_replay_costs_one_conditional_write_and_no_read(invoke_calls, esms) -> None:  # noqa: ANN001
+def test_a_replay_costs_one_conditional_write_and_no_read(invoke_calls, esms) -> None:
     invoke_calls(events.post_calls({**CALL, "request_id": "cost-2"}))
     with counting_requests() as requests:
         replay = invoke_calls(events.post_calls({**CALL, "request_id": "cost-2"}))
@@ -33,7 +33,7 @@ def test_a_replay_costs_one_conditional_write_and_no_read(invoke_calls, esms) ->
     assert requests.by_operation == {"PutItem": 1}
 
 
-def test_a_get_costs_one_read(invoke_calls, esms) -> None:  # noqa: ANN001
+def test_a_get_costs_one_read(invoke_calls, esms) -> None:
     call_id = body_of(invoke_calls(events.post_calls(CALL)))["call_id"]
     with counting_requests() as requests:
         invoke_calls(events.get_call(call_id))
@@ -41,7 +41,7 @@ def test_a_get_costs_one_read(invoke_calls, esms) -> None:  # noqa: ANN001
 
 
 def test_a_callback_faster_than_our_record_of_the_answer_is_not_undone(
-    invoke_calls, invoke_callback, esms  # noqa: ANN001
+    invoke_calls, invoke_callback, esms
 ) -> None:
     # Given the provider's first callback (SendStatus 2) arrives before its answer is recorded
     sms_id = "5d1f0e7a-race-4c1b-9d2e-000000000001"

@@ -106,15 +106,18 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        body = base64.b64decode(body, validate=False).decode("utf-8", errors="replace")
-    if len(body.encode()) > MAX_BODY_BYTES:
+    raw = event.get("body") or ""
+    size = len(base64.b64decode(raw)) if event.get("isBase64Encoded") else len(raw.encode())
+    if size > MAX_BODY_BYTES:
         return problems.problem(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             "body-too-large",
             f"the body is over {MAX_BODY_BYTES // 1024} KiB",
         )
+    try:
+        body = base64.b64decode(raw).decode() if event.get("isBase64Encoded") else raw
+    except (ValueError, UnicodeDecodeError):
+        return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is not UTF-8")
     if event.get("requestContext", {}).get("http", {}).get("method") != "POST":
         return None
     if not body.strip():

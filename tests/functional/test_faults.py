@@ -1,0 +1,191 @@
+"""Faults at each boundary: the client gets a clear problem answer, the request id is free to
+retry, a retry never places a second call, and no accepted call is lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from esms_calls.storage.dynamodb import dynamodb_client
+from tests.support import events
+from tests.support.callbacks import appended, callback_event, report_query
+from tests.support.fake_esms import accept, body_of, raises, refuse
+from tests.support.lambda_context import FakeLambdaContext
+
+CALL = {"phone": "0912345678", "template_id": "1"}
+
+
+@contextmanager
+def dynamodb_fails(operation: str, code: str, times: int = 1) -> Iterator[list[str]]:
+    """The next `times` requests of `operation` fail with `code`, as DynamoDB would answer."""
+    failed: list[str] = []
+
+    def fail(**_: Any) -> None:
+        if len(failed) < times:
+            failed.append(operation)
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+
+    hooks = dynamodb_client().meta.events
+    hooks.register_first(f"before-call.dynamodb.{operation}", fail)
+    try:
+        yield failed
+    finally:
+        hooks.unregister(f"before-call.dynamodb.{operation}", fail)
+
+
+@pytest.mark.parametrize(
+    ("operation", "code"),
+    [
+        ("PutItem", "ProvisionedThroughputExceededException"),
+        ("PutItem", "ThrottlingException"),
+        ("TransactWriteItems", "ProvisionedThroughputExceededException"),
+        ("TransactWriteItems", "TransactionConflictException"),
+        ("TransactWriteItems", "InternalServerError"),
+    ],
+)
+def test_storage_faults_before_the_provider_is_asked_are_503_and_retryable(
+    invoke_calls, esms, operation: str, code: str
+) -> None:
+    # Given DynamoDB refuses a write before the call reaches the provider
+    request = {**CALL, "request_id": f"fault-{operation}-{code}"[:50]}
+    with dynamodb_fails(operation, code) as failed:
+        response = invoke_calls(events.post_calls(request))
+    # Then the client is told to retry, and the provider was not asked
+    assert failed and response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "2"
+    assert esms.calls == []
+    # And the retry places the call once
+    assert invoke_calls(events.post_calls(request))["statusCode"] == 202
+    assert len(esms.calls) == 1
+
+
+def test_a_failure_after_the_provider_accepted_loses_nothing(
+    invoke_calls, invoke_callback, esms, tables
+) -> None:
+    # Given the provider accepts the call but recording its answer fails
+    request = {**CALL, "request_id": "fault-after-accept"}
+    esms.then(accept, refuse("124"))
+    hooks = dynamodb_client().meta.events
+    seen: list[int] = []
+
+    def fail_the_second(**_: Any) -> None:
+        # The first transaction records the PENDING call; the second records the answer.
+        seen.append(1)
+        if len(seen) == 2:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "TWI")
+
+    hooks.register_first("before-call.dynamodb.TransactWriteItems", fail_the_second)
+    try:
+        first = invoke_calls(events.post_calls(request))
+    finally:
+        hooks.unregister("before-call.dynamodb.TransactWriteItems", fail_the_second)
+    # Then the client gets a retryable 503, and the call is on record, PENDING
+    assert first["statusCode"] == 503
+    call_id = esms.calls[0]["CallbackUrl"].split("/")[-2]
+    assert body_of(invoke_calls(events.get_call(call_id)))["status"] == "PENDING"
+    # When the first invocation's time has run out and the client retries
+    dynamodb_client().update_item(
+        TableName=tables["DedupeTable"],
+        Key={"id": {"S": _claim_id(tables)}},
+        UpdateExpression="SET in_progress_expiration = :past",
+        ExpressionAttributeValues={":past": {"N": "0"}},
+    )
+    retry = invoke_calls(events.post_calls(request))
+    # Then the provider's 124 tells it the first attempt got through: accepted, same call
+    assert retry["statusCode"] == 202 and body_of(retry)["call_id"] == call_id
+    assert [c["RequestID"] for c in esms.calls] == ["fault-after-accept"] * 2
+    # And the callback settles the call with its SMSID
+    sms_id = "a1d5e0c2-1111-4aaa-9bbb-123456789abc"
+    url = appended(esms.calls[0]["CallbackUrl"], report_query(sms_id))
+    assert invoke_callback(callback_event(url))["statusCode"] == 200
+    settled = body_of(invoke_calls(events.get_call(call_id)))
+    assert settled["status"] == "COMPLETED" and settled["sms_id"] == sms_id
+
+
+def _claim_id(tables: dict[str, str]) -> str:
+    items = dynamodb_client().scan(TableName=tables["DedupeTable"])["Items"]
+    [claim] = [i["id"]["S"] for i in items if i["id"]["S"].startswith("place-call#")]
+    return claim
+
+
+def test_a_provider_slower_than_the_time_left_is_a_504_within_the_deadline(
+    invoke_calls, esms
+) -> None:
+    # Given an invocation with 6 s left and a provider that would take longer
+    budgets: list[float] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        budgets.append(request.extensions["timeout"]["read"])
+        raise httpx.ReadTimeout("slow", request=request)
+
+    esms.then(slow)
+    response = invoke_calls(events.post_calls(CALL), FakeLambdaContext(timeout_seconds=6))
+    # Then the client is answered 504 before the function's deadline: the read timeout was cut
+    # to leave time for recording, and the request id is free to retry
+    assert response["statusCode"] == 504
+    assert budgets and budgets[0] <= 3.0
+    assert invoke_calls(events.post_calls(CALL))["statusCode"] == 202
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [raises(httpx.ConnectError), raises(httpx.ReadError), raises(httpx.RemoteProtocolError)],
+)
+def test_a_connection_reset_mid_answer_is_502_and_a_retry_places_one_call(
+    invoke_calls, esms, fault
+) -> None:
+    request = {**CALL, "request_id": "reset-1"}
+    esms.then(fault, refuse("124"))
+    assert invoke_calls(events.post_calls(request))["statusCode"] == 502
+    retried = invoke_calls(events.post_calls(request))
+    # The reset may have come after the provider placed the call: its 124 says so
+    assert retried["statusCode"] == 202 and body_of(retried)["sms_id"] is None
+    assert len(esms.calls) == 2 and esms.calls[0]["RequestID"] == esms.calls[1]["RequestID"]
+
+
+@pytest.mark.parametrize(
+    ("body", "encoded", "content_type"),
+    [
+        (b"\xff\xfe{\x00}\x00", True, "application/json"),
+        (
+            '{"phone": "０９１２３４５６７８", "template_id": "1"}'.encode(),
+            True,
+            "application/json",
+        ),
+        (b'{"phone": "0912345678", "template_id": "1"}', True, "application/json; charset=utf-8"),
+        (b"\xc3\x28", True, "application/json"),
+        (b"phone=0912345678", False, "application/x-www-form-urlencoded"),
+    ],
+)
+def test_odd_encodings_get_a_clean_4xx_or_succeed(
+    invoke_calls, esms, body: bytes, encoded: bool, content_type: str
+) -> None:
+    event = events.post_calls(
+        body if encoded else body.decode(), headers={"Content-Type": content_type}
+    )
+    response = invoke_calls(event)
+    assert response["statusCode"] in (202, 400, 415, 422)
+    if response["statusCode"] != 202:
+        assert response["headers"]["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "call_id",
+    [
+        "../calls",
+        "%2e%2e%2f",
+        "a" * 33,
+        "A" * 32,
+        "00000000-0000-0000-0000-000000000000",
+        "\u0000",
+        "' OR 1=1 --",
+    ],
+)
+def test_path_tricks_in_call_id_are_404(invoke_calls, esms, call_id: str) -> None:
+    response = invoke_calls(events.get_call(call_id))
+    assert response["statusCode"] == 404
