@@ -88,3 +88,30 @@ clean:
 # docs/openapi.json is generated from the routes and models; a test fails when it drifts.
 openapi: $(DEV_STAMP)
 	$(BIN)/python -m esms_calls.api.openapi > docs/openapi.json
+
+# The local stack (docs/local-stack.md): the API on http://127.0.0.1:3000 (PORT overrides), the
+# functions in worker processes, DynamoDB from moto's server, eSMS from the embedded simulator.
+# Extra options: make run ARGS="--concurrency 1 --reconcile-every 5".
+.PHONY: run invoke
+run: $(DEV_STAMP)
+	@PYTHONPATH=local $(BIN)/python -m devstack $(ARGS)
+
+# One function, once, on an event file, like `sam local invoke -e`: the handler's return value
+# on stdout as JSON, logs on stderr. Uses the running local stack if there is one.
+invoke: $(DEV_STAMP)
+	@if [ -z "$(FUNCTION)" ] || [ -z "$(EVENT)" ]; then \
+		echo "usage: make invoke FUNCTION=CallbackFunction EVENT=events/reconcile_schedule.json" >&2; \
+		exit 2; fi
+	@PYTHONPATH=local $(BIN)/python -m devstack invoke $(FUNCTION) $(EVENT) $(ARGS)
+
+# Performance table (docs/performance.md): cold start of the `sam build` output, warm overhead,
+# DynamoDB requests per path, artifact sizes, local stack throughput. A few minutes.
+BENCH_STAMP := $(VENV)/.installed-bench
+.PHONY: bench
+$(BENCH_STAMP): $(DEV_STAMP) pyproject.toml
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
+	$(MAKE) build
+	$(BIN)/python benchmarks/run.py

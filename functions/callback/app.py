@@ -11,7 +11,8 @@ from esms_calls.usecases.reconcile import reconcile
 tracer = Tracer(patch_modules=["botocore"])
 
 
-@logger.inject_lambda_context
+# clear_state: keys appended for one event (call_id) must not stick to the next.
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -456,7 +456,9 @@ def table_variables(template: Template | None = None) -> dict[str, list[str]]:
     tables = table_definitions(template)
     found: dict[str, list[str]] = {logical_id: [] for logical_id in tables}
     sources = [template.get("Globals", {}).get("Function", {})]
-    sources += [f.get("Properties", {}) for f in _resources_of_type(template, FUNCTION_TYPE).values()]
+    sources += [
+        f.get("Properties", {}) for f in _resources_of_type(template, FUNCTION_TYPE).values()
+    ]
     for source in sources:
         variables = (source.get("Environment") or {}).get("Variables") or {}
         for name, value in variables.items():
@@ -464,3 +466,47 @@ def table_variables(template: Template | None = None) -> dict[str, list[str]]:
                 if name not in found[value["Ref"]]:
                     found[value["Ref"]].append(name)
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Queues and their event source mappings (added for the local stack)
+
+QUEUE_TYPE = "AWS::SQS::Queue"
+
+
+def resolve(
+    value: Any, overrides: Mapping[str, Any] | None = None, template: Template | None = None
+) -> Any:
+    """Any template value with its intrinsic functions resolved (``overrides`` as for
+    ``function_environment``)."""
+    template = template or load_template()
+    return _Resolver(template, overrides or {}).resolve(value)
+
+
+def queue_definitions(template: Template | None = None) -> dict[str, dict[str, Any]]:
+    """Properties of every ``AWS::SQS::Queue``, by logical id (intrinsics unresolved)."""
+    queues = _resources_of_type(template or load_template(), QUEUE_TYPE)
+    return {
+        logical_id: dict(resource.get("Properties") or {})
+        for logical_id, resource in queues.items()
+    }
+
+
+class QueueEvent(NamedTuple):
+    """An ``SQS`` event of a function: Lambda's event source mapping (intrinsics unresolved)."""
+
+    function: str
+    name: str
+    properties: dict[str, Any]
+
+
+def function_queue_events(template: Template | None = None) -> list[QueueEvent]:
+    """Every ``SQS`` event of the template's functions, in template order."""
+    events: list[QueueEvent] = []
+    for logical_id, function in _resources_of_type(
+        template or load_template(), FUNCTION_TYPE
+    ).items():
+        for name, event in (function.get("Properties", {}).get("Events") or {}).items():
+            if event.get("Type") == "SQS":
+                events.append(QueueEvent(logical_id, name, dict(event.get("Properties") or {})))
+    return events

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import io
+import logging
 import sys
 import threading
 import uuid
@@ -19,6 +21,7 @@ from devstack.template import create_tables
 from esms_calls import dependencies
 from tests.support.fake_esms import FakeEsms
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.queues import CallsQueue, create_calls_queue, parameter_default
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-api-key-5f1c9a"
@@ -121,3 +124,28 @@ def invoke_calls(calls_app: Any, esms: FakeEsms):
         return calls_app.lambda_handler(event, context or FakeLambdaContext())
 
     return invoke
+
+
+@pytest.fixture
+def calls_queue(tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> CallsQueue:
+    """The calls queue and its dead-letter queue (the template's settings), and CallsFunction's
+    environment pointing at it, with the template's default fan-out threshold."""
+    queue = create_calls_queue(uuid.uuid4().hex[:8])
+    monkeypatch.setenv("CALLS_QUEUE_URL", queue.url)
+    monkeypatch.setenv("FAN_OUT_THRESHOLD", str(parameter_default("FanOutThreshold")))
+    dependencies.get_settings.cache_clear()
+    dependencies.calls_queue.cache_clear()
+    return queue
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Our log lines, formatted as in Lambda, whatever stream pytest gave the handler."""
+    from esms_calls.observability import logger
+
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield output
+    logger.removeHandler(handler)

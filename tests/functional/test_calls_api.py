@@ -3,6 +3,7 @@ through the CallsFunction handler with real-shaped HTTP API v2 events."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -326,3 +327,37 @@ def test_an_unknown_call_is_404(invoke_calls, esms, call_id: str) -> None:
 def test_an_unknown_route_is_a_404_problem(invoke_calls, esms) -> None:
     event = events.http_event("GET", "/nowhere", route_key="$default")
     assert invoke_calls(event)["statusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+def test_a_form_post_is_415_naming_the_fix(invoke_calls, esms, content_type: str) -> None:
+    # Given `curl -d '{...}'` without a Content-Type header (curl says it is a form)
+    event = events.post_calls(CALL, headers={"Content-Type": content_type})
+    # When it is posted
+    response = invoke_calls(event)
+    # Then the answer says what to send instead
+    assert response["statusCode"] == 415
+    assert "Content-Type: application/json" in problem_of(response)["detail"]
+    assert esms.calls == []
+
+
+def test_log_keys_of_one_request_do_not_stick_to_the_next(invoke_calls, esms, capfd) -> None:
+    import io
+    import logging
+
+    from esms_calls.observability import logger
+
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        invoke_calls(events.post_calls({**CALL, "request_id": "sticky-1"}))
+        invoke_calls(events.post_calls({"phone": "1", "template_id": "1"}))
+        logger.info("after")
+    finally:
+        logger.removeHandler(handler)
+    last = json.loads(captured.getvalue().strip().splitlines()[-1])
+    assert last["message"] == "after" and "call_id" not in last and "request_id" not in last

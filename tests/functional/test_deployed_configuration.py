@@ -26,8 +26,6 @@ BASE_URL = "https://abc123.execute-api.ap-southeast-1.amazonaws.com"
 @pytest.fixture
 def deployed(tables, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """The environment template.yaml gives the functions, with the secrets and parameter real."""
-    from aws_lambda_powertools.utilities import parameters
-
     secrets = boto3.client("secretsmanager")
     credentials_arn = secrets.create_secret(
         Name="esms-calls/esms-credentials",
@@ -42,10 +40,8 @@ def deployed(tables, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]
     monkeypatch.setenv("ESMS_CREDENTIALS_SECRET", credentials_arn)
     monkeypatch.setenv("CALLBACK_SIGNING_SECRET", signing_arn)
     monkeypatch.setenv("PUBLIC_BASE_URL_PARAMETER", "/esms-calls-dev/public-base-url")
-    dependencies.get_settings.cache_clear()
-    parameters.clear_caches()
+    dependencies.reset()
     yield {"credentials_arn": credentials_arn}
-    parameters.clear_caches()
 
 
 def test_a_deployed_call_uses_the_secrets_and_the_published_base_url(

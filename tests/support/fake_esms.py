@@ -42,6 +42,9 @@ class FakeEsms:
         self._script: deque[Answer] = deque()
         self._lock = threading.Lock()
         self.on_request: Callable[[httpx.Request], None] | None = None
+        # Requests being answered right now, and the most there ever were at once.
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def then(self, *answers: Answer) -> FakeEsms:
         self._script.extend(answers)
@@ -51,9 +54,15 @@ class FakeEsms:
         with self._lock:
             self.requests.append(request)
             answer = self._script.popleft() if self._script else accept
-        if self.on_request:
-            self.on_request(request)
-        return answer(request)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.on_request:
+                self.on_request(request)
+            return answer(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)

@@ -372,3 +372,211 @@ def test_every_makefile_build_has_its_target_and_compiles_for_python313(
         makefile = (code_dir / "Makefile").read_text()
         assert re.search(rf"^build-{logical_id}:", makefile, re.MULTILINE), logical_id
         assert "scripts/lambda-build.mk" in makefile and "$(COMPILE_BYTECODE)" in makefile
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules, rule events, the calls queue and outcome events
+
+
+def role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    role = template["Resources"][role_id]["Properties"]
+    return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+def trusted_service(template: dict[str, Any], role_id: str) -> str:
+    (statement,) = template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"][
+        "Statement"
+    ]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }
+    return str(statement["Principal"]["Service"])
+
+
+def calls_events(template: dict[str, Any], event_type: str) -> dict[str, Any]:
+    events = template["Resources"]["CallsFunction"]["Properties"]["Events"]
+    (event,) = [e["Properties"] for e in events.values() if e["Type"] == event_type]
+    return dict(event)
+
+
+def test_calls_function_knows_the_queue_and_the_threshold_only_it_uses(
+    template: dict[str, Any],
+) -> None:
+    calls = function_environment("CallsFunction", RESOLUTION, template)
+    callback = function_environment("CallbackFunction", RESOLUTION, template)
+    queue_name = template["Resources"]["CallsQueue"]["Properties"]["QueueName"]
+
+    # The URL is the queue's, built from its name (resolvable without a deployment).
+    assert queue_name == {"Fn::Sub": "${AWS::StackName}-calls"}
+    assert calls["CALLS_QUEUE_URL"] == (
+        "https://sqs.ap-southeast-1.amazonaws.com/123456789012/esms-calls-test-calls"
+    )
+    assert calls["FAN_OUT_THRESHOLD"] == "10"
+    assert "CALLS_QUEUE_URL" not in callback and "FAN_OUT_THRESHOLD" not in callback
+
+
+def test_the_queue_feeds_calls_function_in_bounded_batches(template: dict[str, Any]) -> None:
+    mapping = calls_events(template, "SQS")
+    queue = template["Resources"]["CallsQueue"]["Properties"]
+    timeout = setting(template, "CallsFunction", "Timeout")
+
+    assert mapping["Queue"] == {"Fn::GetAtt": ["CallsQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {
+        "MaximumConcurrency": {"Ref": "CallsQueueMaximumConcurrency"}
+    }
+    concurrency = template["Parameters"]["CallsQueueMaximumConcurrency"]
+    assert concurrency["MinValue"] == 2 and concurrency["Default"] <= 10
+    assert 1 <= mapping["BatchSize"] <= 10
+    # Lambda's advice for a queue it consumes; and failures end in the dead-letter queue
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["CallsDeadLetterQueue", "Arn"]
+    }
+    assert 1 < queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+
+
+@pytest.mark.parametrize(
+    "queue_id",
+    [
+        "CallsQueue",
+        "CallsDeadLetterQueue",
+        "TriggersDeadLetterQueue",
+        "OutcomeEventsDeadLetterQueue",
+    ],
+)
+def test_queues_are_encrypted(template: dict[str, Any], queue_id: str) -> None:
+    assert template["Resources"][queue_id]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+@pytest.mark.parametrize(
+    "queue_id", ["CallsDeadLetterQueue", "TriggersDeadLetterQueue", "OutcomeEventsDeadLetterQueue"]
+)
+def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any], queue_id: str) -> None:
+    alarms = [
+        alarm["Properties"]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    ]
+    (alarm,) = alarms
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert alarm["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic"
+
+
+def test_calls_function_may_send_to_the_calls_queue_only(template: dict[str, Any]) -> None:
+    statements = policy_statements(template, "CallsFunction")
+    assert allowed(statements, "sqs:SendMessage") == [{"Fn::GetAtt": ["CallsQueue", "Arn"]}]
+    assert allowed(policy_statements(template, "CallbackFunction"), "sqs:SendMessage") == []
+
+
+def test_failed_async_invocations_are_kept(template: dict[str, Any]) -> None:
+    config = template["Resources"]["CallsFunction"]["Properties"]["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["TriggersDeadLetterQueue", "Arn"]},
+    }
+
+
+def test_the_example_schedule_is_disabled_and_sends_its_run_identity(
+    template: dict[str, Any],
+) -> None:
+    from esms_calls.triggers.call_lists import ScheduledInput
+
+    schedule = template["Resources"]["ExampleCallsSchedule"]["Properties"]
+    target = schedule["Target"]
+
+    assert schedule["State"] == {"Ref": "ExampleScheduleState"}
+    assert template["Parameters"]["ExampleScheduleState"]["Default"] == "DISABLED"
+    assert target["Arn"] == {"Fn::GetAtt": ["CallsFunction", "Arn"]}
+    assert target["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["TriggersDeadLetterQueue", "Arn"]}}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    # What Scheduler sends, once it fills in the context attributes, is a valid input
+    text = target["Input"]["Fn::Sub"]
+    assert "<aws.scheduler.schedule-arn>" in text and "<aws.scheduler.scheduled-time>" in text
+    filled = (
+        text.replace(
+            "<aws.scheduler.schedule-arn>", "arn:aws:scheduler:ap-southeast-1:1:schedule/default/x"
+        )
+        .replace("<aws.scheduler.scheduled-time>", "2026-11-28T02:00:00Z")
+        .replace(
+            "${ExampleScheduleCalls}", template["Parameters"]["ExampleScheduleCalls"]["Default"]
+        )
+    )
+    assert ScheduledInput.model_validate_json(filled).calls == []
+
+
+def test_the_scheduler_role_may_only_invoke_calls_function(template: dict[str, Any]) -> None:
+    assert trusted_service(template, "SchedulerRole") == "scheduler.amazonaws.com"
+    statements = role_statements(template, "SchedulerRole")
+    assert allowed(statements, "lambda:InvokeFunction") == [
+        {"Fn::GetAtt": ["CallsFunction", "Arn"]}
+    ]
+    assert allowed(statements, "sqs:SendMessage") == [
+        {"Fn::GetAtt": ["TriggersDeadLetterQueue", "Arn"]}
+    ]
+    assert sorted(a for s in statements for a in as_list(s["Action"])) == [
+        "lambda:InvokeFunction",
+        "sqs:SendMessage",
+    ]
+
+
+def test_the_example_rule_is_disabled_and_keeps_what_it_could_not_deliver(
+    template: dict[str, Any],
+) -> None:
+    rule = calls_events(template, "EventBridgeRule")
+    assert rule["State"] == {"Ref": "CallRequestsRuleState"}
+    assert template["Parameters"]["CallRequestsRuleState"]["Default"] == "DISABLED"
+    assert rule["Pattern"]["detail-type"] == ["Calls Requested"]
+    assert rule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["TriggersDeadLetterQueue", "Arn"]}}
+    # EventBridge may write there for this rule only
+    policy = template["Resources"]["TriggersDeadLetterQueuePolicy"]["Properties"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(
+        ":rule/${AWS::StackName}-call-requests"
+    )
+    assert rule["RuleName"] == {"Fn::Sub": "${AWS::StackName}-call-requests"}
+
+
+def test_outcome_events_flow_from_the_calls_stream_to_their_own_bus(
+    template: dict[str, Any],
+) -> None:
+    calls_table = table_definitions(template)["CallsTable"]
+    pipe = template["Resources"]["OutcomeEventsPipe"]["Properties"]
+    source = pipe["SourceParameters"]["DynamoDBStreamParameters"]
+
+    assert calls_table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert pipe["Source"] == {"Fn::GetAtt": ["CallsTable", "StreamArn"]}
+    assert pipe["Target"] == {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]}
+    assert source["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["OutcomeEventsDeadLetterQueue", "Arn"]}
+    }
+    assert pipe["TargetParameters"]["EventBridgeEventBusParameters"] == {
+        "Source": "esms-calls",
+        "DetailType": "Call Finished",
+    }
+    # Only attributes every final record has, never the call's spec (its phone number)
+    paths = set(re.findall(r"<\$\.([^>]+)>", pipe["TargetParameters"]["InputTemplate"]))
+    assert paths == {
+        f"dynamodb.NewImage.{name}.S"
+        for name in ("call_id", "status", "request_id", "outcome", "updated_at")
+    }
+
+
+def test_the_pipe_role_reads_the_stream_and_writes_the_bus_only(template: dict[str, Any]) -> None:
+    assert trusted_service(template, "OutcomeEventsPipeRole") == "pipes.amazonaws.com"
+    statements = role_statements(template, "OutcomeEventsPipeRole")
+    stream = {"Fn::GetAtt": ["CallsTable", "StreamArn"]}
+    for action in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"):
+        assert allowed(statements, f"dynamodb:{action}") == [stream]
+    assert allowed(statements, "events:PutEvents") == [{"Fn::GetAtt": ["OutcomeEventBus", "Arn"]}]
+    assert allowed(statements, "sqs:SendMessage") == [
+        {"Fn::GetAtt": ["OutcomeEventsDeadLetterQueue", "Arn"]}
+    ]
+    for statement in statements:
+        for resource in as_list(statement["Resource"]):
+            assert resource != "*", statement

@@ -7,18 +7,14 @@ from typing import Any
 
 from esms_calls.esms.client import EsmsCredentials
 from esms_calls.settings import get_settings
+from esms_calls.storage import parameters
 
 # Secrets rotate rarely; five minutes bounds how long a rotated key keeps being used.
 _SECRET_MAX_AGE_SECONDS = 300
 
 
 def _secret(name: str, *, as_json: bool = False) -> Any:
-    # Imported on first use: the local stack and tests never load the Parameters utility.
-    from aws_lambda_powertools.utilities import parameters
-
-    if as_json:
-        return parameters.get_secret(name, transform="json", max_age=_SECRET_MAX_AGE_SECONDS)
-    return parameters.get_secret(name, max_age=_SECRET_MAX_AGE_SECONDS)
+    return parameters.secret(name, max_age=_SECRET_MAX_AGE_SECONDS, as_json=as_json)
 
 
 def _configured(name: str | None) -> str:
@@ -47,7 +43,5 @@ def public_base_url() -> str:
     settings = get_settings()
     if settings.public_base_url:
         return settings.public_base_url.rstrip("/")
-    from aws_lambda_powertools.utilities import parameters
-
     name = _configured(settings.public_base_url_parameter)
-    return str(parameters.get_parameter(name, max_age=3600)).rstrip("/")
+    return parameters.parameter(name, max_age=3600).rstrip("/")

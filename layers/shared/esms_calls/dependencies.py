@@ -10,6 +10,7 @@ from esms_calls import credentials
 from esms_calls.esms.client import EsmsClient
 from esms_calls.settings import get_settings
 from esms_calls.storage.calls import CallsRepository
+from esms_calls.storage.calls_queue import CallsQueue
 from esms_calls.storage.open_calls import OpenCallsRepository
 from esms_calls.storage.reports import ReportsRepository
 
@@ -28,6 +29,11 @@ def reports_repository() -> ReportsRepository:
 @cache
 def open_calls_repository() -> OpenCallsRepository:
     return OpenCallsRepository(get_settings().calls_table_name)
+
+
+@cache
+def calls_queue() -> CallsQueue:
+    return CallsQueue(get_settings().calls_queue_url)
 
 
 # Tests and benchmarks put an in-process provider here (httpx's transport level); None = network.
@@ -59,12 +65,17 @@ def reset() -> None:
         calls_repository,
         reports_repository,
         open_calls_repository,
+        calls_queue,
         esms_client,
         get_settings,
     ):
         factory.cache_clear()
+    from esms_calls.storage import parameters
+    from esms_calls.storage.calls_queue import sqs_client
     from esms_calls.storage.dynamodb import dynamodb_client
     from esms_calls.usecases import place_call
 
     dynamodb_client.cache_clear()
+    sqs_client.cache_clear()
     place_call.reset_caches()
+    parameters.reset_caches()

@@ -28,3 +28,8 @@ class StorageUnavailable(ServiceError):
     """DynamoDB refused or failed; nothing was half-written, the request can be retried."""
 
     retry_after_seconds = 2
+
+
+class QueueUnavailable(ServiceError):
+    """The calls queue is not configured, or refused messages even after retries; the
+    invocation fails so that its trigger retries it (deterministic request ids keep that safe)."""

@@ -47,6 +47,11 @@ class Settings(BaseModel):
     reconcile_retry_seconds: int = Field(default=300, ge=1)
     reconcile_max_calls: int = Field(default=200, ge=1, le=10_000)
 
+    # Scheduled and rule-triggered lists: up to this many valid entries are placed within the
+    # invocation; longer lists go one message per call through the queue (CallsFunction only).
+    calls_queue_url: str | None = Field(default=None, pattern=r"^https?://\S+/[^/\s]+$")
+    fan_out_threshold: int = Field(default=10, ge=0, le=1000)
+
     @model_validator(mode="after")
     def _one_source_each(self) -> Settings:
         if not self.esms_credentials_secret and not (self.esms_api_key and self.esms_secret_key):

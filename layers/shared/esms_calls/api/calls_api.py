@@ -18,6 +18,7 @@ from esms_calls.observability import count, logger
 from esms_calls.usecases import get_call, place_call
 
 MAX_BODY_BYTES = 64 * 1024
+_FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 app = APIGatewayHttpResolver(enable_validation=True)
 problems.register(app)
@@ -120,6 +121,15 @@ def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
         return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is not UTF-8")
     if event.get("requestContext", {}).get("http", {}).get("method") != "POST":
         return None
+    content_type = (event.get("headers") or {}).get("content-type", "").lower()
+    if content_type.startswith(_FORM_CONTENT_TYPES):
+        # Powertools would parse a form and report the whole body as one unknown field; the
+        # usual cause is `curl -d` without a Content-Type header.
+        return problems.problem(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the call as JSON with Content-Type: application/json",
+        )
     if not body.strip():
         return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is empty")
     if body.lstrip().startswith("["):

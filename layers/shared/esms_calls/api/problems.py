@@ -133,7 +133,9 @@ def register(app: Any) -> None:
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported(_exc: Exception) -> Response[str]:
         return problem(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "send application/json"
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the call as JSON with Content-Type: application/json",
         )
 
     @app.exception_handler(InvalidCallRequest)

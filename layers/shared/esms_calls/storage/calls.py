@@ -134,6 +134,9 @@ class CallsRepository:
         if esms_code is not None:
             sets += ["esms_code = :code", "esms_message = :message"]
             values.update({":code": esms_code, ":message": esms_message or ""})
+        if status is CallStatus.FAILED:
+            sets.append("outcome = :outcome")
+            values[":outcome"] = items.OUTCOME_REFUSED
         update = "SET " + ", ".join(sets)
         if status.is_final:
             update += " REMOVE open_shard, check_after"

@@ -12,6 +12,9 @@ from esms_calls.domain.calls import Call, CallOutcome, CallResult, CallSpec, Cal
 # sparse OpenCallsIndex without a scan; spreading them over a few partitions keeps writes cool.
 OPEN_SHARDS = 8
 BINDING_PREFIX = "binding#"
+# `outcome` is written once, with the final status, for the outcome events (template.yaml's
+# OutcomeEventsPipe reads it): the call's result, or REFUSED for a call the provider refused.
+OUTCOME_REFUSED = "REFUSED"
 
 
 def open_shard(call_id: str) -> str:

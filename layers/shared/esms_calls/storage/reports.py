@@ -62,14 +62,15 @@ class ReportsRepository:
         """End an open call that nothing settled by the horizon: EXPIRED, outcome UNKNOWN."""
         old = self._conditional_update(
             call_id,
-            "SET #status = :expired, status_rank = :rank, #result = :result, updated_at = :now "
-            "REMOVE open_shard, check_after",
+            "SET #status = :expired, status_rank = :rank, #result = :result, updated_at = :now, "
+            "outcome = :outcome REMOVE open_shard, check_after",
             "attribute_exists(call_id) AND status_rank < :rank",
             {
                 ":expired": CallStatus.EXPIRED.value,
                 ":rank": CallStatus.EXPIRED.rank,
                 ":result": items.result_item(CallResult(call_status=CallOutcome.UNKNOWN)),
                 ":now": items.iso(now),
+                ":outcome": CallOutcome.UNKNOWN.value,
             },
         )
         return old is None
@@ -116,6 +117,9 @@ class ReportsRepository:
             sets.append("sms_id = if_not_exists(sms_id, :ref)")
             conditions.append("(attribute_not_exists(sms_id) OR sms_id = :ref)")
             values[":ref"] = report.reference_id
+        if status.is_final:
+            sets.append("outcome = :outcome")
+            values[":outcome"] = result.call_status.value
         update = f"SET {', '.join(sets)} ADD callbacks_received :one, report_digests :digest"
         if status.is_final:
             update += " REMOVE open_shard, check_after"

@@ -1,0 +1,265 @@
+"""`make bench`: cold start, warm overhead, DynamoDB requests, artifact size, local throughput.
+
+Prints one table. Run from the repository root with the project's .venv (`make bench` does);
+`make build` must have produced .aws-sam/build. BENCH_COLD_RUNS (default 15), BENCH_WARM_ROUNDS
+(default 300) and BENCH_LOAD_REQUESTS (default 300) trade time for steadier numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+import warnings
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(ROOT), str(ROOT / "local"), str(HERE)]
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+# moto first, before any boto3 session exists: its stub joins botocore's handlers at import, and
+# a session made earlier would send warm.py's requests to the network instead of to moto.
+import moto  # noqa: E402, F401, I001
+import boto3  # noqa: E402
+import coldstart  # noqa: E402
+import load  # noqa: E402
+import warm  # noqa: E402
+from services import SIGNING_KEY, local_stack  # noqa: E402
+
+WORK = ROOT / ".benchmarks" / "work"
+COLD_TARGET, WARM_TARGET = 1.5, 3.0
+
+
+def machine() -> list[str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    py313 = subprocess.run(
+        [coldstart.python313(), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return [
+        f"command: {' '.join(['make bench'] if os.environ.get('MAKELEVEL') else sys.argv)}",
+        f"machine: {cpu}, {os.cpu_count()} cores, {platform.machine()}, "
+        f"{platform.system()} {platform.release()}",
+        f"python: cold start {py313} (clean venv); "
+        f"warm and load {platform.python_version()} (.venv); "
+        f"boto3 {boto3.__version__}",
+        f"date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+    ]
+
+
+# --- 1, 2: cold start ---------------------------------------------------------------------------
+
+
+def seed_calls(stack, count: int) -> list[dict]:
+    """Call records to send callbacks to: one fresh call per cold callback process, so each one
+    takes the happy path (first final report, one UpdateItem)."""
+    from esms_calls.domain.calls import Call, CallSpec, CallStatus
+    from esms_calls.signing import callback_token
+    from esms_calls.storage import items
+    from esms_calls.storage.dynamodb import to_attributes
+    from tests.support import callbacks
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_endpoint,
+        region_name="ap-southeast-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    now = dt.datetime.now(dt.UTC)
+    out = []
+    for _ in range(count):
+        call_id, sms_id = uuid.uuid4().hex, str(uuid.uuid4())
+        call = Call(
+            call_id=call_id,
+            request_id=uuid.uuid4().hex,
+            spec=CallSpec(phone="0912345678", template_id="123"),
+            status=CallStatus.ACCEPTED,
+            sms_id=sms_id,
+            created_at=now,
+            updated_at=now,
+        )
+        epoch = int(now.timestamp())
+        client.put_item(
+            TableName=stack.tables["CallsTable"],
+            Item=to_attributes(
+                items.call_item(call, check_after=epoch + 900, expires_at=epoch + 86400)
+            ),
+        )
+        token = callback_token(SIGNING_KEY.encode(), call_id)
+        url = f"http://127.0.0.1:9/callbacks/esms/{call_id}/{token}"
+        out.append(callbacks.callback_event(f"{url}?{callbacks.report_query(sms_id)}"))
+    return out
+
+
+def cold_rows(runs: int) -> tuple[list[tuple], float]:
+    import json
+
+    from tests.support import events
+
+    env = coldstart.ColdEnv(WORK, coldstart.python313())
+    env.prepare(boto3.__version__)
+    variants = {"compiled": env.artifacts(compiled=True), "no .pyc": env.artifacts(compiled=False)}
+    with local_stack() as stack:
+        floor = coldstart.Scenario(
+            "floor", env.command(coldstart.FLOOR), env.environ(None, None, {})
+        )
+        scenarios = [floor]
+        post = events.post_calls({"phone": "+84 912 345 678", "template_id": "123", "max_retry": 1})
+        seeded = iter(seed_calls(stack, 2 * (runs + 2)))
+        for variant, arts in variants.items():
+            for fn, event in (("CallsFunction", post), ("CallbackFunction", None)):
+                code, extra = coldstart.probe(post)
+                base = env.environ(
+                    arts[fn],
+                    arts["SharedLayer"],
+                    {**coldstart.lambda_environ(fn, stack.function_env(fn)), **extra},
+                )
+                scenario = coldstart.Scenario(f"{fn} {variant}", env.command(code), base)
+                if event is None:
+                    scenario.per_run = lambda: {"BENCH_EVENT": json.dumps(next(seeded))}
+                scenarios.append(scenario)
+        coldstart.measure(scenarios, runs)
+    rows = []
+    for s in scenarios[1:]:
+        ratio = s.median_ms / floor.median_ms
+        ok = "ok" if ratio <= COLD_TARGET else "MISSED"
+        rows.append(
+            (
+                f"cold: {s.name}",
+                f"{s.median_ms:.0f} ms",
+                f"{ratio:.2f}x floor",
+                f"<= {COLD_TARGET}x: {ok}",
+            )
+        )
+    return rows, floor.median_ms
+
+
+# --- 5: artifact sizes --------------------------------------------------------------------------
+
+
+def zipped(directory: Path) -> tuple[int, int, int]:
+    target = WORK / f"{directory.name}.zip"
+    raw = files = 0
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(directory))
+                raw += path.stat().st_size
+                files += 1
+    return target.stat().st_size, raw, files
+
+
+def size_rows() -> list[tuple]:
+    build = coldstart.BUILD
+    rows = []
+    for part in ("SharedLayer", "CallsFunction", "CallbackFunction"):
+        z, raw, files = zipped(build / part)
+        if part == "SharedLayer":
+            tops = sorted(
+                {
+                    p.name.split("-")[0]
+                    for p in (build / part / "python").iterdir()
+                    if p.name != "__pycache__" and not p.name.endswith(".dist-info")
+                }
+            )
+            runtime = [
+                t
+                for t in tops
+                if t in ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath")
+            ]
+            note = f"runtime packages inside: {', '.join(runtime) or 'none'}"
+        else:
+            names = sorted(
+                str(p.relative_to(build / part)) for p in (build / part).rglob("*") if p.is_file()
+            )
+            note = "files: " + ", ".join(names)
+        rows.append(
+            (
+                f"size: {part}",
+                f"{z / 1024:.0f} KiB zipped",
+                f"{raw / 1024:.0f} KiB unzipped, {files} files",
+                note,
+            )
+        )
+    return rows
+
+
+def progress(rows: list[tuple]) -> None:
+    for row in rows:
+        print("  " + " | ".join(map(str, row)), file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    cold_runs = int(os.environ.get("BENCH_COLD_RUNS", "15"))
+    warm_rounds = int(os.environ.get("BENCH_WARM_ROUNDS", "300"))
+    load_requests = int(os.environ.get("BENCH_LOAD_REQUESTS", "300"))
+    WORK.mkdir(parents=True, exist_ok=True)
+    if not (coldstart.BUILD / "SharedLayer" / "python").is_dir():
+        print("error: no .aws-sam/build; run `make build` first", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    header = machine()
+    rows: list[tuple] = []
+    cold, floor_ms = cold_rows(cold_runs)
+    rows.append(
+        (
+            "cold: floor (fresh python3.13, import boto3 precompiled)",
+            f"{floor_ms:.0f} ms",
+            "1.00x floor",
+            f"median of {cold_runs} runs each",
+        )
+    )
+    rows += cold
+    progress(rows)
+    results = warm.run(warm_rounds)
+    for r in results:
+        ok = "ok" if r.ratio <= WARM_TARGET else "MISSED"
+        rows.append(
+            (
+                f"warm: {r.path}",
+                f"{r.ours_us / 1000:.2f} ms",
+                f"{r.ratio:.2f}x minimal ({r.minimal_us / 1000:.2f} ms)",
+                f"<= {WARM_TARGET}x: {ok}",
+            )
+        )
+    for r in results:
+        rows.append(
+            (
+                f"dynamodb: {r.path}",
+                f"{r.writes} writes, {r.reads} reads",
+                f"~{r.wcu:g} WCU, ~{r.rcu:g} RCU",
+                " + ".join(r.operations),
+            )
+        )
+    progress(rows[-8:])
+    rows += size_rows()
+    rows += load.rows(load_requests)
+    width = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    print("\n".join(f"# {line}" for line in header))
+    print(f"# took {time.monotonic() - started:.0f} s")
+    titles = ("what", "median / value", "relative", "target / detail")
+    print("| " + " | ".join(t.ljust(w) for t, w in zip(titles, width, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in width) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, width, strict=True)) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

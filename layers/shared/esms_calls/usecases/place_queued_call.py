@@ -1,0 +1,57 @@
+"""Place one call taken from the calls queue: an entry of a fanned-out list, or a retry.
+
+A definitive outcome consumes the message: accepted or refused by the provider, or impossible as
+asked (its send time passed while it waited, its request id was used for another call), the last
+reported in the logs and a metric. A failure that may pass raises `RetryLater`: the batch reports
+this message alone as failed, SQS delivers it again after its visibility timeout, and moves it to
+the dead-letter queue after the queue's maxReceiveCount. A message delivered twice is answered
+from the idempotency store the second time: the provider hears of the call once.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from esms_calls.domain.phone import mask_phone
+from esms_calls.errors import ServiceError
+from esms_calls.observability import count, logger
+from esms_calls.storage.calls_queue import from_message
+from esms_calls.usecases.place_calls import Attempt, Disposition, attempt
+
+
+class RetryLater(ServiceError):
+    """The call could not be placed now, for a reason that may pass."""
+
+
+class UnreadableMessage(ServiceError):
+    """A message that is not one of ours: it goes to the dead-letter queue after its retries."""
+
+
+def place_queued_call(body: str, *, remaining_seconds: float, receive_count: int) -> Attempt:
+    try:
+        order = from_message(body)
+    except ValidationError as exc:
+        # Locations and error types only: the input values may hold a phone number.
+        fields = sorted({".".join(map(str, error["loc"])) or "body" for error in exc.errors()})
+        count("QueuedCallsUnreadable")
+        logger.error("unreadable message on the calls queue", extra={"fields": fields})
+        raise UnreadableMessage(f"not a queued call: {', '.join(fields)}") from None
+
+    log = {
+        "request_id": order.request_id,
+        "trigger": order.trigger.value,
+        "index": order.index,
+        "phone": mask_phone(order.spec.phone),
+        "receive_count": receive_count,
+    }
+    result = attempt(order, remaining_seconds=remaining_seconds)
+    if result.disposition is Disposition.RETRY:
+        count("QueuedCallsRetried")
+        logger.warning(
+            "queued call not placed yet: retried later", extra={**log, "cause": result.cause}
+        )
+        raise RetryLater(result.cause or "retry")
+    if result.disposition is Disposition.INVALID and result.error is not None:
+        count("CallListEntriesInvalid")
+        logger.warning("queued call refused", extra={**log, "errors": [result.error.model_dump()]})
+    return result
