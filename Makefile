@@ -1,7 +1,8 @@
 # Developer and CI entry points. `make test` works on a fresh clone: it makes its own
-# virtualenvs (.venv for the application and its tools, .venv-sam for the SAM CLI, which pins
-# versions of boto3 and cfn-lint of its own), then lints, checks the template, builds the Lambda
-# artifacts when a python3.13 is available, and runs the tests.
+# virtualenvs (.venv for the application and its tools, .venv-sam for the SAM CLI and
+# .venv-checkov for checkov, which both pin versions of boto3, cfn-lint and more of their own),
+# then lints, checks the template, builds the Lambda artifacts when a python3.13 is available,
+# and runs the tests.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -10,6 +11,7 @@ MAKEFLAGS += --no-print-directory
 
 PYTHON ?= python3
 SAM_CLI_VERSION ?= 1.170.0
+CHECKOV_VERSION ?= 3.3.30
 # Offline checks still want a region; nothing here talks to AWS.
 CHECK_REGION ?= ap-southeast-1
 
@@ -19,6 +21,8 @@ BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
 DEV_STAMP := $(VENV)/.installed-dev
 SAM_STAMP := $(SAM_VENV)/.installed-aws-sam-cli-$(SAM_CLI_VERSION)
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-$(CHECKOV_VERSION)
 PIP_FLAGS := --quiet --disable-pip-version-check --root-user-action=ignore
 
 export SAM_CLI_TELEMETRY := 0
@@ -41,9 +45,9 @@ test: tools
 	fi
 	$(BIN)/pytest
 
-# Both virtualenvs at once: they are independent and most of the time is network and unpacking.
+# The virtualenvs at once: they are independent and most of the time is network and unpacking.
 tools:
-	@$(MAKE) -j2 $(DEV_STAMP) $(SAM_STAMP)
+	@$(MAKE) -j3 $(DEV_STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
 
 $(DEV_STAMP): pyproject.toml
 	$(require_python311)
@@ -58,6 +62,13 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) 'aws-sam-cli==$(SAM_CLI_VERSION)'
 	@touch $@
 
+$(CHECKOV_STAMP):
+	$(require_python311)
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_FLAGS) 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -66,10 +77,13 @@ lint: $(DEV_STAMP)
 # Both linters: cfn-lint from .venv (current rules), and SAM's own `validate --lint`. Neither
 # needs AWS credentials; an AWS_PROFILE naming a profile this machine lacks would still stop
 # the SAM CLI, so it is unset here.
-template: $(DEV_STAMP) $(SAM_STAMP)
+template: $(DEV_STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE \
 		$(SAM) validate --lint --template-file template.yaml --region $(CHECK_REGION)
+	@# Offline (no policy download); each skipped check is justified in the template's Metadata.
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download \
+		--compact --quiet
 
 # Lambda artifacts in .aws-sam/build (the Makefiles under layers/ and functions/ do the work).
 build: $(SAM_STAMP)
@@ -81,7 +95,7 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis \
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis \
 		.benchmarks build *.egg-info layers/shared/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 

@@ -22,6 +22,7 @@ from tests.support.callbacks import (
 )
 from tests.support.dynamodb_requests import counting_requests
 from tests.support.fake_esms import body_of
+from tests.support.metrics import emitted
 
 Invoke = Callable[..., dict[str, Any]]
 
@@ -309,7 +310,7 @@ def test_a_callback_for_an_unknown_call_is_kept_and_answered_200(
 
 
 def test_a_storage_failure_answers_5xx_then_the_resent_callback_is_stored_once(
-    invoke_calls: Invoke, invoke_callback: Invoke, placed: dict[str, str], tables
+    invoke_calls: Invoke, invoke_callback: Invoke, placed: dict[str, str], tables, capsys
 ) -> None:
     # Given DynamoDB fails the next write
     url = appended(placed["callback_url"], report_query(placed["sms_id"]))
@@ -326,9 +327,10 @@ def test_a_storage_failure_answers_5xx_then_the_resent_callback_is_stored_once(
         failed = invoke_callback(callback_event(url))
     finally:
         events_.unregister("before-call.dynamodb.UpdateItem", fail)
-    # Then the provider is told to send it again, and nothing was written
+    # Then the provider is told to send it again, nothing was written, and it was counted
     assert failed["statusCode"] == 503
     assert stored_item(tables, placed["call_id"]) == before
+    assert emitted(capsys.readouterr().out)["CallbacksNotStored"] == [1.0]
     # When it re-sends, twice
     assert invoke_callback(callback_event(url))["statusCode"] == 200
     assert invoke_callback(callback_event(url))["statusCode"] == 200

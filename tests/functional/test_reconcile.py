@@ -18,6 +18,7 @@ from tests.support.dynamodb_requests import counting_requests
 from tests.support.events import load_event
 from tests.support.fake_esms import body_of, raises
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.metrics import emitted
 
 Invoke = Callable[..., dict[str, Any]]
 
@@ -185,7 +186,7 @@ def test_settled_calls_are_not_looked_at(
 
 
 def test_a_run_with_many_open_calls_stops_within_its_count_bound(
-    invoke_calls: Invoke, invoke_callback: Invoke, esms, monkeypatch, due_at_once
+    invoke_calls: Invoke, invoke_callback: Invoke, esms, monkeypatch, due_at_once, capsys
 ) -> None:
     # Given 30 open calls and runs bounded to 12 calls
     place(invoke_calls, esms, 30)
@@ -200,6 +201,8 @@ def test_a_run_with_many_open_calls_stops_within_its_count_bound(
     assert requests.by_operation["Scan"] == 0 and requests.by_operation["Query"] >= 1
     assert reconcile(invoke_callback)["examined"] == 12
     assert reconcile(invoke_callback)["examined"] == 6
+    # And the runs that could not see every call due said so (the backlog alarm's metric)
+    assert emitted(capsys.readouterr().out)["ReconcileBacklog"] == [1.0, 1.0, 0.0]
 
 
 def test_a_run_stops_before_its_time_runs_out(

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from esms_calls.api.problems import problem
 from esms_calls.errors import StorageUnavailable
-from esms_calls.observability import logger
+from esms_calls.observability import count, logger
 from esms_calls.usecases.receive_callback import CallbackForbidden, receive_callback
 
 app = APIGatewayHttpResolver()
@@ -35,6 +35,7 @@ def _forbidden(_exc: CallbackForbidden) -> Response[str]:
 @app.exception_handler(StorageUnavailable)
 def _storage(_exc: StorageUnavailable) -> Response[str]:
     # Anything but 200 makes the provider send the callback again.
+    count("CallbacksNotStored")
     logger.warning("callback not stored: storage unavailable")
     return problem(
         HTTPStatus.SERVICE_UNAVAILABLE,

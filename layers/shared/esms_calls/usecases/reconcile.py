@@ -45,6 +45,8 @@ def reconcile(*, time_budget_seconds: float, max_calls: int | None = None) -> Re
         _settle(call, now, summary)
     count("CallsReconciled", summary.settled)
     count("CallsExpired", summary.expired)
+    # 1 when this run could not look at every call due (more may wait): the backlog alarm's input.
+    count("ReconcileBacklog", int(summary.stopped_early or summary.examined >= limit))
     logger.info("reconciliation run", extra={"summary": summary.__dict__})
     return summary
 
