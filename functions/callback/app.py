@@ -6,7 +6,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from esms_calls.api.callback_api import resolve
 from esms_calls.observability import logger, metrics
-from esms_calls.usecases.reconcile import reconcile
 
 tracer = Tracer(patch_modules=["botocore"])
 
@@ -17,6 +16,9 @@ tracer = Tracer(patch_modules=["botocore"])
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("action") == "reconcile":
+        # Imported on first use: the provider client (httpx) is not needed for callbacks.
+        from esms_calls.usecases.reconcile import reconcile
+
         remaining = context.get_remaining_time_in_millis() / 1000
         return reconcile(time_budget_seconds=remaining).__dict__
     return resolve(event, context)

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from esms_calls.api.requests import PROVIDER_NAMES, PlaceCallRequest
+from esms_calls.api.aliases import PROVIDER_NAMES
+from esms_calls.api.requests import PlaceCallRequest
 from esms_calls.domain.reports import REPORT_FIELDS, parse_report, query_values
 
 json_values = st.recursive(

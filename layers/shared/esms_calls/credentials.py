@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esms_calls.esms.client import EsmsCredentials
+from esms_calls.esms.models import EsmsCredentials
 from esms_calls.settings import get_settings
 from esms_calls.storage import parameters
 

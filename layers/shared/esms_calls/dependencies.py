@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from functools import cache
-
-import httpx
+from typing import TYPE_CHECKING
 
 from esms_calls import credentials
-from esms_calls.esms.client import EsmsClient
 from esms_calls.settings import get_settings
 from esms_calls.storage.calls import CallsRepository
 from esms_calls.storage.calls_queue import CallsQueue
 from esms_calls.storage.open_calls import OpenCallsRepository
 from esms_calls.storage.reports import ReportsRepository
+
+if TYPE_CHECKING:
+    # Imported when first built: the callback path never loads httpx.
+    import httpx
+
+    from esms_calls.esms.client import EsmsClient
 
 
 @cache
@@ -48,6 +52,8 @@ def use_esms_transport(transport: httpx.BaseTransport | None) -> None:
 
 @cache
 def esms_client() -> EsmsClient:
+    from esms_calls.esms.client import EsmsClient
+
     settings = get_settings()
     return EsmsClient(
         settings.esms_base_url,

@@ -24,6 +24,10 @@ class RequestIdBoundToOtherPayload(ServiceError):
     """The request id was used within 24 h for a different call."""
 
 
+class CallbackForbidden(ServiceError):
+    """A callback URL whose token is not the one we issued for its call."""
+
+
 class StorageUnavailable(ServiceError):
     """DynamoDB refused or failed; nothing was half-written, the request can be retried."""
 

@@ -6,14 +6,15 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from esms_calls.api.problems import problem
-from esms_calls.errors import StorageUnavailable
-from esms_calls.observability import count, logger
-from esms_calls.usecases.receive_callback import CallbackForbidden, receive_callback
+from esms_calls.api import problems
+from esms_calls.observability import logger
+from esms_calls.usecases.receive_callback import receive_callback
 
 app = APIGatewayHttpResolver()
+# A missing token is a wrong URL like a bad one: 403, nothing stored. Anything but 200 (a storage
+# failure's 503 included) makes the provider send the callback again.
+problems.register(app, unknown_route=HTTPStatus.FORBIDDEN)
 
 
 @app.get("/callbacks/esms/<call_id>/<token>")
@@ -25,29 +26,6 @@ def callback(call_id: str, token: str) -> Response[str]:
         content_type="application/json",
         body=f'{{"stored": "{stored.value}"}}',
     )
-
-
-@app.exception_handler(CallbackForbidden)
-def _forbidden(_exc: CallbackForbidden) -> Response[str]:
-    return problem(HTTPStatus.FORBIDDEN, "forbidden", "this callback URL is not valid")
-
-
-@app.exception_handler(StorageUnavailable)
-def _storage(_exc: StorageUnavailable) -> Response[str]:
-    # Anything but 200 makes the provider send the callback again.
-    count("CallbacksNotStored")
-    logger.warning("callback not stored: storage unavailable")
-    return problem(
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        "storage-unavailable",
-        "not stored; send it again",
-        headers={"Retry-After": str(StorageUnavailable.retry_after_seconds)},
-    )
-
-
-@app.exception_handler(NotFoundError)
-def _not_found(_exc: NotFoundError) -> Response[str]:
-    return problem(HTTPStatus.FORBIDDEN, "forbidden", "this callback URL is not valid")
 
 
 def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from esms_calls.api import problems
+from esms_calls.api.problems import FieldError, Problem
 from esms_calls.api.requests import REQUEST_ID_PATTERN, PlaceCallRequest
-from esms_calls.api.responses import CallAccepted, CallView, FieldError, Problem
+from esms_calls.api.responses import CallAccepted, CallView
 from esms_calls.errors import InvalidCallRequest
 from esms_calls.observability import count, logger
 from esms_calls.usecases import get_call, place_call
@@ -72,7 +73,7 @@ def create_call(
         remaining_seconds=remaining_ms / 1000,
     )
     logger.append_keys(call_id=outcome.call_id)
-    return problems.outcome_response(outcome)
+    return _outcome_response(outcome)
 
 
 @app.get(
@@ -90,6 +91,27 @@ def read_call(call_id: str) -> Response[str]:
         status_code=HTTPStatus.OK.value,
         content_type="application/json",
         body=view.model_dump_json(),
+    )
+
+
+def _outcome_response(outcome: place_call.PlaceCallOutcome) -> Response[str]:
+    headers = {"Location": f"/calls/{outcome.call_id}"}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    refusal = outcome.refusal
+    if refusal is not None:
+        return problems.refusal(refusal.kind, refusal.code, refusal.message, headers)
+    body = CallAccepted(
+        call_id=outcome.call_id,
+        request_id=outcome.request_id,
+        sms_id=outcome.sms_id,
+        status=outcome.status,
+    )
+    return Response(
+        status_code=HTTPStatus.ACCEPTED.value,
+        content_type="application/json",
+        body=body.model_dump_json(),
+        headers=headers,
     )
 
 

@@ -1,4 +1,8 @@
-"""The one place where errors and refusals become HTTP answers (RFC 9457 problem JSON)."""
+"""The one place where errors and refusals become HTTP answers (RFC 9457 problem JSON).
+
+Both functions' resolvers install this mapping, so it imports only what errors need: the
+callback function must not load the calls API's models or the provider client to answer 403.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from pydantic import BaseModel
 
-from esms_calls.api.requests import PROVIDER_NAMES
-from esms_calls.api.responses import CallAccepted, FieldError, Problem
+from esms_calls.api.aliases import FIELD_OF_PROVIDER_NAME
 from esms_calls.errors import (
+    CallbackForbidden,
     CallNotFound,
     InvalidCallRequest,
     RequestIdBoundToOtherPayload,
@@ -28,12 +33,9 @@ from esms_calls.errors import (
 from esms_calls.esms.codes import RefusalKind
 from esms_calls.esms.errors import ProviderTimeout, ProviderUnavailable
 from esms_calls.observability import logger
-from esms_calls.usecases.place_call import PlaceCallOutcome
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:esms-calls:problem:"
-
-_OUR_NAME = {provider: ours for ours, provider in PROVIDER_NAMES.items()}
 
 _REFUSAL_STATUS = {
     RefusalKind.REQUEST: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -41,6 +43,22 @@ _REFUSAL_STATUS = {
     RefusalKind.ACCOUNT: HTTPStatus.BAD_GATEWAY,
     RefusalKind.NOT_FOUND_YET: HTTPStatus.BAD_GATEWAY,
 }
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+    esms_code: str | None = None
 
 
 def problem(
@@ -68,29 +86,14 @@ def problem(
     )
 
 
-def outcome_response(outcome: PlaceCallOutcome) -> Response[str]:
-    headers = {"Location": f"/calls/{outcome.call_id}"}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    refusal = outcome.refusal
-    if refusal is None:
-        body = CallAccepted(
-            call_id=outcome.call_id,
-            request_id=outcome.request_id,
-            sms_id=outcome.sms_id,
-            status=outcome.status,
-        )
-        return Response(
-            status_code=HTTPStatus.ACCEPTED.value,
-            content_type="application/json",
-            body=body.model_dump_json(),
-            headers=headers,
-        )
+def refusal(kind: RefusalKind, code: str, message: str, headers: dict[str, str]) -> Response[str]:
+    """The provider's refusal of a call: the request's fault (422), a duplicate (409), or the
+    account's or deployment's (502)."""
     return problem(
-        _REFUSAL_STATUS[refusal.kind],
+        _REFUSAL_STATUS[kind],
         "provider-refused",
-        f"eSMS refused the call: {refusal.message}",
-        esms_code=refusal.code,
+        f"eSMS refused the call: {message}",
+        esms_code=code,
         headers=headers,
     )
 
@@ -103,7 +106,7 @@ def _field_of(error: dict[str, Any]) -> str:
     if loc and loc[0] == "body":
         loc = loc[1:]
     if loc:
-        loc[0] = _OUR_NAME.get(loc[0], loc[0])
+        loc[0] = FIELD_OF_PROVIDER_NAME.get(loc[0], loc[0])
     return ctx_field or ".".join(loc) or "body"
 
 
@@ -123,7 +126,7 @@ def _retry_later(status: HTTPStatus, slug: str, detail: str, seconds: int) -> Re
     return problem(status, slug, detail, headers={"Retry-After": str(seconds)})
 
 
-def register(app: Any) -> None:
+def register(app: Any, *, unknown_route: HTTPStatus = HTTPStatus.NOT_FOUND) -> None:
     """Install the mapping on a Powertools resolver."""
 
     @app.exception_handler(RequestValidationError)
@@ -188,10 +191,24 @@ def register(app: Any) -> None:
         return _retry_later(
             HTTPStatus.SERVICE_UNAVAILABLE,
             "storage-unavailable",
-            "storage is unavailable; retry with the same request id",
+            "storage is unavailable; nothing was half-written: retry (the same request id)",
             StorageUnavailable.retry_after_seconds,
         )
 
-    @app.exception_handler([CallNotFound, NotFoundError])
-    def _not_found(_exc: Exception) -> Response[str]:
-        return problem(HTTPStatus.NOT_FOUND, "not-found", "no such call or route")
+    @app.exception_handler(CallNotFound)
+    def _no_call(_exc: Exception) -> Response[str]:
+        return problem(HTTPStatus.NOT_FOUND, "not-found", "no such call")
+
+    @app.exception_handler(CallbackForbidden)
+    def _forbidden(_exc: Exception) -> Response[str]:
+        return _forbidden_callback()
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(_exc: Exception) -> Response[str]:
+        if unknown_route is HTTPStatus.FORBIDDEN:
+            return _forbidden_callback()
+        return problem(unknown_route, "not-found", "no such route")
+
+
+def _forbidden_callback() -> Response[str]:
+    return problem(HTTPStatus.FORBIDDEN, "forbidden", "this callback URL is not valid")

@@ -18,25 +18,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from esms_calls.api.aliases import PROVIDER_NAMES
 from esms_calls.domain.calls import CallSpec
 from esms_calls.domain.phone import normalise_phone
 from esms_calls.domain.send_date import parse_send_at, to_provider_format
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
-
-# snake_case name → the provider's own spelling, accepted as an alias.
-PROVIDER_NAMES = {
-    "phone": "Phone",
-    "template_id": "TemplateId",
-    "request_id": "RequestId",
-    "send_at": "SendDate",
-    "number_forward": "NumberForward",
-    "ivr": "Ivr",
-    "time_wait_to_ivr": "TimeWaitToIvr",
-    "max_repeat": "MaxRepeat",
-    "max_retry": "MaxRetry",
-    "wait_retry": "WaitRetry",
-}
 
 
 @dataclass(frozen=True)

@@ -68,19 +68,3 @@ class CallView(BaseModel):
             result=CallResultView.model_validate(call.result.model_dump()) if call.result else None,
             callbacks_received=call.callbacks_received,
         )
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[FieldError] | None = None
-    esms_code: str | None = None

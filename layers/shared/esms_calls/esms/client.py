@@ -12,11 +12,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr
 
 from esms_calls.esms.codes import ACCEPTED, classify
 from esms_calls.esms.errors import ProviderTimeout, ProviderUnavailable
-from esms_calls.esms.models import Accepted, MakeCallAnswer, Refused, SendStatus, SendStatusAnswer
+from esms_calls.esms.models import (
+    Accepted,
+    EsmsCredentials,
+    MakeCallAnswer,
+    Refused,
+    SendStatus,
+    SendStatusAnswer,
+)
 
 # httpx logs every request line, query string included, at INFO; httpcore traces at DEBUG.
 # (observability.py quiets them too; this module must be safe on its own.)
@@ -25,13 +31,6 @@ for _name in ("httpx", "httpcore"):
 
 _MAKE_CALL = "/MakeCallRecord_V2"
 _SEND_STATUS = "/GetSendStatus"
-
-
-class EsmsCredentials(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    api_key: SecretStr
-    secret_key: SecretStr
 
 
 class EsmsClient:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from esms_calls.esms.codes import RefusalKind
 
@@ -38,3 +38,10 @@ class SendStatus(BaseModel):
 
 
 SendStatusAnswer = SendStatus | Refused
+
+
+class EsmsCredentials(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    api_key: SecretStr
+    secret_key: SecretStr

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from esms_calls.api.requests import PROVIDER_NAMES, PlaceCallRequest
+from esms_calls.api.aliases import FIELD_OF_PROVIDER_NAME
+from esms_calls.api.requests import PlaceCallRequest
 from esms_calls.domain.orders import TriggerKind
 from esms_calls.domain.phone import mask_phone
 from esms_calls.errors import ServiceError
@@ -28,8 +29,6 @@ from esms_calls.usecases.place_calls import (
     PlaceCallsCommand,
     place_calls,
 )
-
-_OUR_NAME = {provider: ours for ours, provider in PROVIDER_NAMES.items()}
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -191,7 +190,7 @@ def _our_names(values: Mapping[str, Any]) -> dict[str, Any]:
     whether they agree), so that an entry's field overrides the default of the same field."""
     renamed: dict[str, Any] = {}
     for name, value in values.items():
-        ours = _OUR_NAME.get(name)
+        ours = FIELD_OF_PROVIDER_NAME.get(name)
         renamed[ours if ours and ours not in values else name] = value
     return renamed
 
@@ -206,5 +205,5 @@ def _field_of(error: Any, where: str) -> str:
 def _location(loc: Any, where: str) -> str:
     parts = [str(part) for part in loc]
     if parts:
-        parts[0] = _OUR_NAME.get(parts[0], parts[0])
+        parts[0] = FIELD_OF_PROVIDER_NAME.get(parts[0], parts[0])
     return ".".join([where, *parts] if where else parts) or where or "event"

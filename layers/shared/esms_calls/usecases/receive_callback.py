@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from esms_calls import credentials, dependencies
 from esms_calls.domain.reports import parse_report, query_values
-from esms_calls.errors import ServiceError
+from esms_calls.errors import CallbackForbidden, StorageUnavailable
 from esms_calls.observability import count, logger
 from esms_calls.signing import token_is_valid
 from esms_calls.storage.reports import Stored
@@ -23,10 +23,6 @@ _METRIC = {
 }
 
 
-class CallbackForbidden(ServiceError):
-    """The URL's token is not the one we issued for this call."""
-
-
 def receive_callback(call_id: str, token: str, raw_query: str) -> Stored:
     count("CallbacksReceived")
     # A provider appending its query with "&" to a URL without one puts it in the last segment.
@@ -37,7 +33,12 @@ def receive_callback(call_id: str, token: str, raw_query: str) -> Stored:
         raise CallbackForbidden(call_id)
     query = f"{spilled}&{raw_query}" if spilled else raw_query
     report = parse_report(query_values(query))
-    stored = dependencies.reports_repository().record(call_id, report, datetime.now(UTC))
+    try:
+        stored = dependencies.reports_repository().record(call_id, report, datetime.now(UTC))
+    except StorageUnavailable:
+        count("CallbacksNotStored")
+        logger.warning("callback not stored: storage unavailable")
+        raise
     count(_METRIC[stored])
     if report.is_odd:
         count("CallbacksOddValues")
