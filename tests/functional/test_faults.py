@@ -189,3 +189,23 @@ def test_odd_encodings_get_a_clean_4xx_or_succeed(
 def test_path_tricks_in_call_id_are_404(invoke_calls, esms, call_id: str) -> None:
     response = invoke_calls(events.get_call(call_id))
     assert response["statusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"phone": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
+        "[" * 30000 + "]" * 30000,
+        '{"phone": "0912345678", "template_id": "1", "max_retry": ' + "9" * 5000 + "}",
+    ],
+    ids=["deep-object", "deep-array", "huge-integer"],
+)
+def test_bodies_json_cannot_read_are_400_not_a_crash(invoke_calls, esms, body: str) -> None:
+    # Given a body under 64 KiB that Python's JSON parser refuses in ways other than a syntax
+    # error (nesting past the recursion limit, an integer past its digit limit)
+    # When it is posted
+    response = invoke_calls(events.post_calls(body))
+    # Then it is a clean 400 problem, and nothing is placed
+    assert response["statusCode"] == 400
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    assert esms.calls == []
