@@ -43,7 +43,7 @@ test: tools
 		echo "sam build skipped: no working python3.13 (Lambda bytecode must come from 3.13;" \
 			"set PYTHON313=/path/to/python3.13)"; \
 	fi
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not soak"
 
 # The virtualenvs at once: they are independent and most of the time is network and unpacking.
 tools:
@@ -129,3 +129,10 @@ $(BENCH_STAMP): $(DEV_STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(MAKE) build
 	$(BIN)/python benchmarks/run.py
+
+# The long load run of the local stack (tests/e2e/test_soak.py, marker soak; SOAK_CALLS=500):
+# a few minutes. Its figures (calls per second, p50/p99, lost and doubled counts) are printed in
+# the "reliability figures" section and recorded in docs/reliability.md.
+.PHONY: soak
+soak: $(DEV_STAMP)
+	$(BIN)/pytest -m soak

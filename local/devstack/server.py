@@ -39,6 +39,15 @@ class _BadRequest(ValueError):
     pass
 
 
+class _TooLarge(ValueError):
+    """Over API Gateway's payload limit: answered 413, as the gateway does."""
+
+
+# An over-limit body is read and dropped up to this size, so that the client, still sending,
+# gets the 413 rather than a reset connection; past it the connection is just closed.
+_DISCARD_LIMIT_BYTES = 4 * apigw.MAX_PAYLOAD_BYTES
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ApiServer
     protocol_version = "HTTP/1.1"
@@ -78,6 +87,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw_path = split.path or "/"
         try:
             body = self._read_body()
+        except _TooLarge:
+            response = apigw.gateway_answer(apigw.TOO_LARGE, request_id)
+            self._send(response)
+            self.close_connection = True
+            self._access(self.command, "(too large)", response.status, None, None, started)
+            return
         except _BadRequest as exc:
             self._send(apigw.gateway_answer((400, {"message": str(exc)}), request_id))
             self.close_connection = True
@@ -177,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 total += size
                 if total > apigw.MAX_PAYLOAD_BYTES + 1:
-                    raise _BadRequest("body too large")
+                    raise _TooLarge()
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline(8)
         length_text = self.headers.get("Content-Length")
@@ -187,8 +202,16 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(length_text)
         except ValueError:
             raise _BadRequest("bad Content-Length") from None
-        if length < 0 or length > apigw.MAX_PAYLOAD_BYTES + 1:
-            raise _BadRequest("body too large")
+        if length < 0:
+            raise _BadRequest("bad Content-Length")
+        if length > apigw.MAX_PAYLOAD_BYTES + 1:
+            left = length if length <= _DISCARD_LIMIT_BYTES else 0
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1024 * 1024))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            raise _TooLarge()
         return self.rfile.read(length)
 
     def _send(self, response: apigw.HttpResponse) -> None:

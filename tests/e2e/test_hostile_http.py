@@ -124,7 +124,7 @@ BODIES: list[tuple[str, bytes, dict[str, str], set[int]]] = [
     ("JSON null", b"null", JSON, {400, 422}),
     ("deeply nested object", b'{"phone": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001, JSON,
      {400, 422}),
-    ("deeply nested array", b"[" * 50000 + b"]" * 50000, JSON, {400, 422}),
+    ("deeply nested array", b"[" * 30000 + b"]" * 30000, JSON, {400, 422}),
     ("a 5000-digit number", b'{"phone": "0912345678", "template_id": "1", "max_retry": '
      + b"9" * 5000 + b"}", JSON, {400, 422}),
     ("a huge exponent", b'{"phone": "0912345678", "template_id": "1", "max_retry": 1e999999}',
