@@ -205,7 +205,8 @@ def test_bodies_json_cannot_read_are_400_not_a_crash(invoke_calls, esms, body: s
     # error (nesting past the recursion limit, an integer past its digit limit)
     # When it is posted
     response = invoke_calls(events.post_calls(body))
-    # Then it is a clean 400 problem, and nothing is placed
-    assert response["statusCode"] == 400
+    # Then it is a clean problem, and nothing is placed (Python 3.12+ reads the deep object,
+    # which then fails validation: 422; 3.11's parser gives up: 400)
+    assert response["statusCode"] in (400, 422)
     assert response["headers"]["Content-Type"] == "application/problem+json"
     assert esms.calls == []

@@ -28,7 +28,7 @@ problems.register(app)
 def _documented(*statuses: HTTPStatus) -> dict[int, Any]:
     return {
         s.value: {
-            "description": s.phrase,
+            "description": problems.title_of(s),
             "content": {problems.PROBLEM_JSON: {"model": Problem}},
         }
         for s in statuses

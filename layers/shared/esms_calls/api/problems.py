@@ -61,6 +61,17 @@ class Problem(BaseModel):
     esms_code: str | None = None
 
 
+# RFC 9110's names: Python 3.13 renamed these phrases, and titles must not depend on the runtime.
+_TITLES = {
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "Content Too Large",
+    HTTPStatus.UNPROCESSABLE_ENTITY: "Unprocessable Content",
+}
+
+
+def title_of(status: HTTPStatus) -> str:
+    return _TITLES.get(status, status.phrase)
+
+
 def problem(
     status: HTTPStatus,
     slug: str,
@@ -72,7 +83,7 @@ def problem(
 ) -> Response[str]:
     body = Problem(
         type=_TYPE_BASE + slug,
-        title=status.phrase,
+        title=title_of(status),
         status=status.value,
         detail=detail,
         errors=errors,
