@@ -38,7 +38,7 @@ endef
 test: tools
 	$(MAKE) lint template
 	@if scripts/find-python313 >/dev/null 2>&1; then \
-		$(MAKE) build; \
+		$(MAKE) build test-py313; \
 	else \
 		echo "sam build skipped: no working python3.13 (Lambda bytecode must come from 3.13;" \
 			"set PYTHON313=/path/to/python3.13)"; \
@@ -85,6 +85,19 @@ template: $(DEV_STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download \
 		--compact --quiet
 
+# Lambda runs python3.13; the tests run on .venv's Python (3.11 and up). The in-process suites
+# run on 3.13 too, in a virtualenv of their own.
+PY313_VENV := .venv-py313
+PY313_STAMP := $(PY313_VENV)/.installed-dev
+$(PY313_STAMP): pyproject.toml
+	@test -x $(PY313_VENV)/bin/python || "$$(scripts/find-python313)" -m venv $(PY313_VENV)
+	$(PY313_VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	@touch $@
+
+.PHONY: test-py313
+test-py313: $(PY313_STAMP)
+	$(PY313_VENV)/bin/pytest -q tests/unit tests/functional
+
 # Lambda artifacts in .aws-sam/build (the Makefiles under layers/ and functions/ do the work).
 build: $(SAM_STAMP)
 	@scripts/find-python313 >/dev/null
@@ -95,7 +108,7 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis \
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(PY313_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis \
 		.benchmarks build *.egg-info layers/shared/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
