@@ -210,3 +210,21 @@ def test_bodies_json_cannot_read_are_400_not_a_crash(invoke_calls, esms, body: s
     assert response["statusCode"] in (400, 422)
     assert response["headers"]["Content-Type"] == "application/problem+json"
     assert esms.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "base64_encoded"),
+    [("not base64 at all!", True), ('{"phone": "\ud800"}', False)],
+    ids=["bad-base64", "lone-surrogate"],
+)
+def test_a_body_that_is_not_utf8_text_is_400(
+    invoke_calls, esms, body: str, base64_encoded: bool
+) -> None:
+    # Given an event whose body cannot be read as UTF-8 at all
+    event = events.post_calls(body)
+    event["isBase64Encoded"] = base64_encoded
+    # When it is handled
+    response = invoke_calls(event)
+    # Then it is a clean 400 problem, nothing placed
+    assert response["statusCode"] == 400
+    assert esms.calls == []

@@ -130,16 +130,21 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
     raw = event.get("body") or ""
-    size = len(base64.b64decode(raw)) if event.get("isBase64Encoded") else len(raw.encode())
-    if size > MAX_BODY_BYTES:
+    try:
+        data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
+    except ValueError:  # bad base64, or a str holding lone surrogates
+        data = None
+    if data is not None and len(data) > MAX_BODY_BYTES:
         return problems.problem(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             "body-too-large",
             f"the body is over {MAX_BODY_BYTES // 1024} KiB",
         )
     try:
-        body = base64.b64decode(raw).decode() if event.get("isBase64Encoded") else raw
-    except (ValueError, UnicodeDecodeError):
+        if data is None:
+            raise ValueError("undecodable body")
+        body = data.decode()
+    except ValueError:  # UnicodeDecodeError included
         return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is not UTF-8")
     if event.get("requestContext", {}).get("http", {}).get("method") != "POST":
         return None
