@@ -69,7 +69,7 @@ def seed_calls(stack, count: int) -> list[dict]:
     """Call records to send callbacks to: one fresh call per cold callback process, so each one
     takes the happy path (first final report, one UpdateItem)."""
     from esms_calls.domain.calls import Call, CallSpec, CallStatus
-    from esms_calls.signing import callback_token
+    from esms_calls.domain.signing import callback_token
     from esms_calls.storage import items
     from esms_calls.storage.dynamodb import to_attributes
     from tests.support import callbacks

@@ -10,13 +10,16 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
+from esms_calls import dependencies
 from esms_calls.api import problems
 from esms_calls.api.problems import FieldError, Problem
-from esms_calls.api.requests import REQUEST_ID_PATTERN, PlaceCallRequest
 from esms_calls.api.responses import CallAccepted, CallView
+from esms_calls.domain.ids import REQUEST_ID_PATTERN
+from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
 from esms_calls.errors import InvalidCallRequest
 from esms_calls.observability import count, logger
-from esms_calls.usecases import get_call, place_call
+from esms_calls.requests.calls import PlaceCallRequest
+from esms_calls.usecases.place_call import new_request_id
 
 MAX_BODY_BYTES = 64 * 1024
 _FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -63,13 +66,14 @@ def create_call(
 ) -> Response[str]:
     if idempotency_key and body.request_id and idempotency_key != body.request_id:
         raise InvalidCallRequest("request_id", "differs from the Idempotency-Key header")
-    request_id = idempotency_key or body.request_id or place_call.new_request_id()
+    request_id = idempotency_key or body.request_id or new_request_id()
     count("CallsRequested")
     logger.append_keys(request_id=request_id)
+    place_call = dependencies.root().place_call
     place_call.register_lambda_context(app.lambda_context)
     remaining_ms = app.lambda_context.get_remaining_time_in_millis()
-    outcome = place_call.place_call(
-        place_call.PlaceCallCommand(request_id=request_id, spec=body.to_spec()),
+    outcome = place_call(
+        PlaceCallCommand(request_id=request_id, spec=body.to_spec()),
         remaining_seconds=remaining_ms / 1000,
     )
     logger.append_keys(call_id=outcome.call_id)
@@ -86,7 +90,7 @@ def create_call(
 )
 def read_call(call_id: str) -> Response[str]:
     logger.append_keys(call_id=call_id)
-    view = CallView.of(get_call.get_call(call_id))
+    view = CallView.of(dependencies.root().get_call(call_id))
     return Response(
         status_code=HTTPStatus.OK.value,
         content_type="application/json",
@@ -94,7 +98,7 @@ def read_call(call_id: str) -> Response[str]:
     )
 
 
-def _outcome_response(outcome: place_call.PlaceCallOutcome) -> Response[str]:
+def _outcome_response(outcome: PlaceCallOutcome) -> Response[str]:
     headers = {"Location": f"/calls/{outcome.call_id}"}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"

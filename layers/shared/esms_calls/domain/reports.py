@@ -41,6 +41,15 @@ _CALL_STATUS = {
 MAX_RAW_VALUE = 200
 
 
+class Stored(StrEnum):
+    """What storing a report did."""
+
+    APPLIED = "APPLIED"  # moved the call forward
+    DUPLICATE = "DUPLICATE"  # seen before: nothing written
+    KEPT = "KEPT"  # kept in the history and counted, status unchanged (late, odd, mismatched)
+    ORPHAN = "ORPHAN"  # no such call: kept raw on its own
+
+
 class ReportSource(StrEnum):
     CALLBACK = "CALLBACK"
     STATUS_QUERY = "STATUS_QUERY"

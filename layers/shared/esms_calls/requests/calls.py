@@ -18,12 +18,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from esms_calls.api.aliases import PROVIDER_NAMES
 from esms_calls.domain.calls import CallSpec
+from esms_calls.domain.ids import REQUEST_ID_PATTERN
 from esms_calls.domain.phone import normalise_phone
 from esms_calls.domain.send_date import parse_send_at, to_provider_format
-
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
+from esms_calls.requests.aliases import PROVIDER_NAMES
 
 
 @dataclass(frozen=True)
