@@ -133,6 +133,16 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
+    body = _body_text(event)
+    if isinstance(body, Response):
+        return body
+    if event.get("requestContext", {}).get("http", {}).get("method") != "POST":
+        return None
+    return _refuse_post_body(event, body)
+
+
+def _body_text(event: dict[str, Any]) -> str | Response[str]:
+    """The body as text, or the problem of a body too large or not UTF-8."""
     raw = event.get("body") or ""
     try:
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
@@ -147,11 +157,12 @@ def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
     try:
         if data is None:
             raise ValueError("undecodable body")
-        body = data.decode()
+        return data.decode()
     except ValueError:  # UnicodeDecodeError included
         return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is not UTF-8")
-    if event.get("requestContext", {}).get("http", {}).get("method") != "POST":
-        return None
+
+
+def _refuse_post_body(event: dict[str, Any], body: str) -> Response[str] | None:
     content_type = (event.get("headers") or {}).get("content-type", "").lower()
     if content_type.startswith(_FORM_CONTENT_TYPES):
         # Powertools would parse a form and report the whole body as one unknown field; the
