@@ -16,8 +16,6 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -30,8 +28,9 @@ from esms_calls.observability import metrics
 from esms_calls.storage.calls_queue import to_message
 from tests.support.fake_esms import FakeEsms, raises, status
 from tests.support.queues import (
+    BATCH_SIZE,
     CallsQueue,
-    calls_queue_mapping,
+    drain,
     parameter_default,
     queue_properties,
 )
@@ -39,14 +38,7 @@ from tests.support.triggers import TODAY, new_schedule, phones, scheduled
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
-BATCH_SIZE = calls_queue_mapping()["BatchSize"]
 MAX_CONCURRENCY = parameter_default("CallsQueueMaximumConcurrency")
-
-
-@dataclass
-class Drained:
-    batches: list[int] = field(default_factory=list)  # messages per invocation
-    failures: list[str] = field(default_factory=list)  # message ids reported failed
 
 
 @pytest.fixture
@@ -63,23 +55,6 @@ def separate_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
                 return _method(*args, **kwargs)
 
         monkeypatch.setattr(provider, name, locked)
-
-
-def drain(queue: CallsQueue, invoke: Invoke, *, concurrency: int = 1) -> Drained:
-    """Play the event source mapping until the queue is empty."""
-    drained = Drained()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        run = map if concurrency == 1 else pool.map
-        while True:
-            batches: list[list[dict[str, Any]]] = []
-            while len(batches) < concurrency and (messages := queue.receive(BATCH_SIZE)):
-                batches.append(messages)
-            if not batches:
-                return drained
-            answers = list(run(lambda batch: invoke(queue.event(batch)), batches))
-            for messages, answer in zip(batches, answers, strict=True):
-                drained.batches.append(len(messages))
-                drained.failures += queue.settle(messages, answer)
 
 
 def order(index: int, phone: str, request_id: str) -> CallOrder:

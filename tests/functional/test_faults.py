@@ -3,8 +3,6 @@ retry, a retry never places a second call, and no accepted call is lost."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -14,28 +12,11 @@ from botocore.exceptions import ClientError
 from tests.support import events
 from tests.support.callbacks import appended, callback_event, report_query
 from tests.support.clients import dynamodb_client
+from tests.support.dynamodb_requests import dynamodb_fails
 from tests.support.fake_esms import accept, body_of, raises, refuse
 from tests.support.lambda_context import FakeLambdaContext
 
 CALL = {"phone": "0912345678", "template_id": "1"}
-
-
-@contextmanager
-def dynamodb_fails(operation: str, code: str, times: int = 1) -> Iterator[list[str]]:
-    """The next `times` requests of `operation` fail with `code`, as DynamoDB would answer."""
-    failed: list[str] = []
-
-    def fail(**_: Any) -> None:
-        if len(failed) < times:
-            failed.append(operation)
-            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
-
-    hooks = dynamodb_client().meta.events
-    hooks.register_first(f"before-call.dynamodb.{operation}", fail)
-    try:
-        yield failed
-    finally:
-        hooks.unregister(f"before-call.dynamodb.{operation}", fail)
 
 
 @pytest.mark.parametrize(

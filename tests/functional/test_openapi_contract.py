@@ -43,6 +43,25 @@ def _failing_storage(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
         hooks.unregister("before-call.dynamodb.PutItem", fail)
 
 
+BATCH = {"calls": ["0912345678", "0987654321"], "defaults": {"template_id": "1"}}
+
+
+def _failing_batch_storage(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
+    def fail(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "PutItem")
+
+    hooks = dynamodb_client().meta.events
+    hooks.register_first("before-call.dynamodb.PutItem", fail)
+    try:
+        return invoke(events.post_batches(BATCH))
+    finally:
+        hooks.unregister("before-call.dynamodb.PutItem", fail)
+
+
+def _posted_batch(invoke: Invoke) -> str:
+    return str(body_of(invoke(events.post_batches(BATCH)))["batch_id"])
+
+
 def _accepted_then_get(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
     call_id = body_of(invoke(events.post_calls(CALL)))["call_id"]
     return invoke(events.get_call(call_id))
@@ -69,6 +88,35 @@ SCENARIOS: dict[tuple[str, str], dict[int, Callable[[Invoke, FakeEsms], dict[str
         200: _accepted_then_get,
         404: lambda invoke, esms: invoke(events.get_call("f" * 32)),
     },
+    ("/calls", "get"): {
+        200: lambda invoke, esms: (invoke(events.post_calls(CALL)), invoke(events.list_calls()))[1],
+        400: lambda invoke, esms: invoke(events.list_calls({"cursor": "forged.cursor"})),
+        422: lambda invoke, esms: invoke(events.list_calls({"limit": "1000"})),
+    },
+    ("/batches", "post"): {
+        202: lambda invoke, esms: invoke(events.post_batches(BATCH)),
+        400: lambda invoke, esms: invoke(events.post_batches("{")),
+        413: lambda invoke, esms: invoke(events.post_batches("x" * (5 * 1024 * 1024 + 1))),
+        415: lambda invoke, esms: invoke(
+            events.post_batches("calls=0912345678", headers={"Content-Type": "text/plain"})
+        ),
+        422: lambda invoke, esms: invoke(events.post_batches({"calls": []})),
+        503: _failing_batch_storage,
+    },
+    ("/batches/{batch_id}", "get"): {
+        200: lambda invoke, esms: invoke(events.get_batch(_posted_batch(invoke))),
+        404: lambda invoke, esms: invoke(events.get_batch("no-such-batch")),
+    },
+    ("/batches/{batch_id}/calls", "get"): {
+        200: lambda invoke, esms: invoke(events.list_batch_calls(_posted_batch(invoke))),
+        400: lambda invoke, esms: invoke(
+            events.list_batch_calls(_posted_batch(invoke), {"cursor": "forged.cursor"})
+        ),
+        404: lambda invoke, esms: invoke(events.list_batch_calls("no-such-batch")),
+        422: lambda invoke, esms: invoke(
+            events.list_batch_calls(_posted_batch(invoke), {"status": "LOST"})
+        ),
+    },
 }
 
 
@@ -86,7 +134,7 @@ def test_every_documented_operation_has_scenarios_for_exactly_its_statuses() -> 
     [(path, method, status) for (path, method), by in SCENARIOS.items() for status in by],
 )
 def test_each_documented_status_is_returned_with_the_documented_body(
-    invoke_calls: Invoke, esms: FakeEsms, path: str, method: str, status: int
+    invoke_calls: Invoke, esms: FakeEsms, calls_queue: Any, path: str, method: str, status: int
 ) -> None:
     response = SCENARIOS[(path, method)][status](invoke_calls, esms)
     assert response["statusCode"] == status

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tests.support.clients import dynamodb_client
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
@@ -38,3 +40,21 @@ def counting_requests() -> Iterator[RequestCounter]:
         yield counter
     finally:
         events.unregister("before-call.dynamodb", counter)
+
+
+@contextmanager
+def dynamodb_fails(operation: str, code: str, times: int = 1) -> Iterator[list[str]]:
+    """The next `times` requests of `operation` fail with `code`, as DynamoDB would answer."""
+    failed: list[str] = []
+
+    def fail(**_: Any) -> None:
+        if len(failed) < times:
+            failed.append(operation)
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+
+    hooks = dynamodb_client().meta.events
+    hooks.register_first(f"before-call.dynamodb.{operation}", fail)
+    try:
+        yield failed
+    finally:
+        hooks.unregister(f"before-call.dynamodb.{operation}", fail)

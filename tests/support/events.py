@@ -66,3 +66,43 @@ def get_call(call_id: str) -> dict[str, Any]:
         route_key="GET /calls/{call_id}",
         path_parameters={"call_id": call_id},
     )
+
+
+def _query_event(path: str, route_key: str, query: dict[str, str] | None, **kwargs: Any) -> dict:
+    from urllib.parse import urlencode
+
+    event = http_event("GET", f"{path}?{urlencode(query or {})}", route_key=route_key, **kwargs)
+    if query:
+        event["queryStringParameters"] = dict(query)
+    else:
+        event.pop("queryStringParameters", None)
+    return event
+
+
+def list_calls(query: dict[str, str] | None = None) -> dict[str, Any]:
+    return _query_event("/calls", "GET /calls", query)
+
+
+def post_batches(body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return http_event("POST", "/batches", route_key="POST /batches", body=body, headers=headers)
+
+
+def get_batch(batch_id: str) -> dict[str, Any]:
+    return http_event(
+        "GET",
+        f"/batches/{batch_id}",
+        route_key="GET /batches/{batch_id}",
+        path_parameters={"batch_id": batch_id},
+    )
+
+
+def list_batch_calls(
+    batch_id: str, query: dict[str, str] | None = None, *, accept: str | None = None
+) -> dict[str, Any]:
+    return _query_event(
+        f"/batches/{batch_id}/calls",
+        "GET /batches/{batch_id}/calls",
+        query,
+        headers={"accept": accept} if accept else None,
+        path_parameters={"batch_id": batch_id},
+    )

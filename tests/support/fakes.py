@@ -4,10 +4,11 @@ sockets. Each keeps what it was asked, so a test can say what reached the outsid
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from esms_calls.domain.batches import Batch, BatchCall
 from esms_calls.domain.calls import Call, CallSpec, CallStatus, OpenCall, OpenedCall
 from esms_calls.domain.orders import CallOrder
 from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
@@ -150,6 +151,32 @@ class FakeQueue:
         if self.failure is not None:
             raise self.failure
         self.sent.extend(orders)
+
+    def send_chunks(self, orders: Sequence[CallOrder]) -> None:
+        self.send(orders)
+
+
+@dataclass
+class FakeBatches:
+    """Batch records in memory, opened once per id like the conditional put."""
+
+    batches: dict[str, Batch] = field(default_factory=dict)
+    calls_of: dict[str, list[BatchCall]] = field(default_factory=dict)
+
+    def open(self, batch: Batch, *, expires_at: int) -> Batch | None:
+        if batch.batch_id in self.batches:
+            return self.batches[batch.batch_id]
+        self.batches[batch.batch_id] = batch
+        return None
+
+    def mark_enqueued(self, batch_id: str) -> None:
+        self.batches[batch_id] = replace(self.batches[batch_id], enqueued=True)
+
+    def get(self, batch_id: str) -> Batch | None:
+        return self.batches.get(batch_id)
+
+    def calls(self, batch_id: str) -> Iterator[BatchCall]:
+        return iter(self.calls_of.get(batch_id, []))
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,3 +139,29 @@ def create_calls_queue(suffix: str) -> CallsQueue:
         "QueueArn"
     ]
     return CallsQueue(url=url, arn=arn, dead_letter_url=dlq_url, client=sqs)
+
+
+BATCH_SIZE = calls_queue_mapping()["BatchSize"]
+
+
+@dataclass
+class Drained:
+    batches: list[int] = field(default_factory=list)  # messages per invocation
+    failures: list[str] = field(default_factory=list)  # message ids reported failed
+
+
+def drain(queue: CallsQueue, invoke: Invoke, *, concurrency: int = 1) -> Drained:
+    """Play the event source mapping until the queue is empty."""
+    drained = Drained()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        run = map if concurrency == 1 else pool.map
+        while True:
+            batches: list[list[dict[str, Any]]] = []
+            while len(batches) < concurrency and (messages := queue.receive(BATCH_SIZE)):
+                batches.append(messages)
+            if not batches:
+                return drained
+            answers = list(run(lambda batch: invoke(queue.event(batch)), batches))
+            for messages, answer in zip(batches, answers, strict=True):
+                drained.batches.append(len(messages))
+                drained.failures += queue.settle(messages, answer)

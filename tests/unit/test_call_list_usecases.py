@@ -7,19 +7,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from esms_calls.domain.calls import CallSpec, CallStatus
-from esms_calls.domain.orders import CallOrder, TriggerKind
+from esms_calls.domain.orders import CallOrder, ListEntry, TriggerKind
 from esms_calls.domain.send_date import to_provider_format
 from esms_calls.errors import ProviderUnavailable, QueueUnavailable
 from esms_calls.usecases.attempt import Disposition
 from esms_calls.usecases.place_call import PlaceCall, PlacementTimes
 from esms_calls.usecases.place_calls import (
-    ListEntry,
     PlaceCalls,
     PlaceCallsCommand,
     request_id_prefix,
 )
 from esms_calls.usecases.place_queued_call import PlaceQueuedCall, RetryLater
-from tests.support.fakes import FakeCalls, FakeGuard, FakeProvider, FakeQueue, fixed_clock
+from tests.support.fakes import (
+    FakeBatches,
+    FakeCalls,
+    FakeGuard,
+    FakeProvider,
+    FakeQueue,
+    fixed_clock,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -47,8 +53,14 @@ class World:
             ),
             clock=fixed_clock(NOW),
         )
+        self.batches = FakeBatches()
         self.place_calls = PlaceCalls(
-            place_call=self.place_call, queue=self.queue, fan_out_threshold=threshold
+            place_call=self.place_call,
+            queue=self.queue,
+            batches=self.batches,
+            fan_out_threshold=threshold,
+            retention_seconds=90,
+            clock=fixed_clock(NOW),
         )
 
 

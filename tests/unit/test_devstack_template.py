@@ -193,6 +193,10 @@ def test_routes_come_from_the_http_api_events() -> None:
     assert [tuple(route) for route in routes] == [
         ("POST", "/calls", "CallsFunction", "AWS_IAM"),
         ("GET", "/calls/{call_id}", "CallsFunction", "AWS_IAM"),
+        ("GET", "/calls", "CallsFunction", "AWS_IAM"),
+        ("POST", "/batches", "CallsFunction", "AWS_IAM"),
+        ("GET", "/batches/{batch_id}", "CallsFunction", "AWS_IAM"),
+        ("GET", "/batches/{batch_id}/calls", "CallsFunction", "AWS_IAM"),
         ("GET", "/callbacks/esms/{call_id}/{token}", "CallbackFunction", "NONE"),
     ]
     assert routes[0].method == "POST" and routes[0].auth == "AWS_IAM"
@@ -207,8 +211,20 @@ def test_create_tables_builds_the_template_tables(dynamodb: Any) -> None:
     calls = dynamodb.describe_table(TableName=names["CallsTable"])["Table"]
     assert calls["KeySchema"] == [{"AttributeName": "call_id", "KeyType": "HASH"}]
     assert calls["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    (index,) = calls["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "OpenCallsIndex"
+    by_name = {index["IndexName"]: index for index in calls["GlobalSecondaryIndexes"]}
+    assert sorted(by_name) == [
+        "CallsByBatchIndex",
+        "CallsByDayIndex",
+        "CallsByPhoneIndex",
+        "CallsByRequestIndex",
+        "OpenCallsIndex",
+    ]
+    assert by_name["CallsByDayIndex"]["KeySchema"] == [
+        {"AttributeName": "created_day", "KeyType": "HASH"},
+        {"AttributeName": "created_key", "KeyType": "RANGE"},
+    ]
+    assert by_name["CallsByDayIndex"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    index = by_name["OpenCallsIndex"]
     assert index["KeySchema"] == [
         {"AttributeName": "open_shard", "KeyType": "HASH"},
         {"AttributeName": "check_after", "KeyType": "RANGE"},
@@ -221,6 +237,11 @@ def test_create_tables_builds_the_template_tables(dynamodb: Any) -> None:
         "call_id": "S",
         "open_shard": "S",
         "check_after": "N",
+        "created_key": "S",
+        "request_id": "S",
+        "phone": "S",
+        "created_day": "S",
+        "batch_id": "S",
     }
     dedupe = dynamodb.describe_table(TableName=names["DedupeTable"])["Table"]
     assert dedupe["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]

@@ -130,13 +130,17 @@ def test_calls_routes_need_iam_and_the_callback_route_authenticates_itself(
 ) -> None:
     routes = {(route.method, route.path): route for route in http_routes(template)}
 
-    assert set(routes) == {
+    calls_routes = {
         ("POST", "/calls"),
         ("GET", "/calls/{call_id}"),
-        ("GET", "/callbacks/esms/{call_id}/{token}"),
+        ("GET", "/calls"),
+        ("POST", "/batches"),
+        ("GET", "/batches/{batch_id}"),
+        ("GET", "/batches/{batch_id}/calls"),
     }
-    assert routes[("POST", "/calls")][2:] == ("CallsFunction", "AWS_IAM")
-    assert routes[("GET", "/calls/{call_id}")][2:] == ("CallsFunction", "AWS_IAM")
+    assert set(routes) == {*calls_routes, ("GET", "/callbacks/esms/{call_id}/{token}")}
+    for route in calls_routes:
+        assert routes[route][2:] == ("CallsFunction", "AWS_IAM")
     assert routes[("GET", "/callbacks/esms/{call_id}/{token}")][2:] == (
         "CallbackFunction",
         "NONE",
@@ -181,9 +185,9 @@ def test_tables_are_protected_and_expire_items(
 
 
 def test_open_calls_index_serves_the_reconciliation_query(template: dict[str, Any]) -> None:
-    (index,) = table_definitions(template)["CallsTable"]["GlobalSecondaryIndexes"]
+    indexes = table_definitions(template)["CallsTable"]["GlobalSecondaryIndexes"]
+    (index,) = [index for index in indexes if index["IndexName"] == "OpenCallsIndex"]
 
-    assert index["IndexName"] == "OpenCallsIndex"
     assert index["KeySchema"] == [
         {"AttributeName": "open_shard", "KeyType": "HASH"},
         {"AttributeName": "check_after", "KeyType": "RANGE"},
@@ -192,6 +196,31 @@ def test_open_calls_index_serves_the_reconciliation_query(template: dict[str, An
         "ProjectionType": "INCLUDE",
         "NonKeyAttributes": ["status", "sms_id", "request_id", "created_at"],
     }
+
+
+def test_listing_indexes_sort_by_a_key_that_never_moves(template: dict[str, Any]) -> None:
+    indexes = {
+        index["IndexName"]: index
+        for index in table_definitions(template)["CallsTable"]["GlobalSecondaryIndexes"]
+    }
+    for name, partition in (
+        ("CallsByRequestIndex", "request_id"),
+        ("CallsByPhoneIndex", "phone"),
+        ("CallsByDayIndex", "created_day"),
+        ("CallsByBatchIndex", "batch_id"),
+    ):
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": "created_key", "KeyType": "RANGE"},
+        ]
+    # Callbacks update status, result, history: the listing indexes hold none of them, so a
+    # callback costs them no write; the batch index holds what a summary and a CSV need.
+    for name in ("CallsByRequestIndex", "CallsByPhoneIndex", "CallsByDayIndex"):
+        assert indexes[name]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    batch = indexes["CallsByBatchIndex"]["Projection"]
+    assert batch["ProjectionType"] == "INCLUDE"
+    assert "history" not in batch["NonKeyAttributes"]
+    assert "report_digests" not in batch["NonKeyAttributes"]
 
 
 def test_call_history_survives_a_replacement(template: dict[str, Any]) -> None:
@@ -243,7 +272,17 @@ def test_calls_function_reaches_exactly_what_it_uses(template: dict[str, Any]) -
     # Only idempotency records are ever deleted (Powertools releases a request id so).
     assert allowed(statements, "dynamodb:DeleteItem") == [dedupe]
     assert allowed(statements, "dynamodb:ConditionCheckItem") == []
-    assert allowed(statements, "dynamodb:Query") == []
+    # Listings read the call records a page at a time, and query only the listing indexes.
+    assert allowed(statements, "dynamodb:BatchGetItem") == [calls]
+    assert allowed(statements, "dynamodb:Query") == [
+        {"Fn::Sub": f"${{CallsTable.Arn}}/index/{name}"}
+        for name in (
+            "CallsByRequestIndex",
+            "CallsByPhoneIndex",
+            "CallsByDayIndex",
+            "CallsByBatchIndex",
+        )
+    ]
     assert allowed(statements, "dynamodb:Scan") == []
     assert allowed(statements, "secretsmanager:GetSecretValue") == secrets
     (parameter,) = allowed(statements, "ssm:GetParameter")

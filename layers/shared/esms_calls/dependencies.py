@@ -20,13 +20,18 @@ if TYPE_CHECKING:
 
     from esms_calls.esms.client import EsmsClient
     from esms_calls.esms.models import EsmsCredentials
+    from esms_calls.storage.batches import BatchRepository
     from esms_calls.storage.calls import CallsRepository
     from esms_calls.storage.calls_queue import CallsQueue
     from esms_calls.storage.dynamodb import Table
+    from esms_calls.storage.listing import CallIndexReader
     from esms_calls.storage.open_calls import OpenCallsRepository
     from esms_calls.storage.parameters import ParameterReader, SecretsReader
     from esms_calls.storage.reports import ReportsRepository
+    from esms_calls.usecases.get_batch import GetBatch
     from esms_calls.usecases.get_call import GetCall
+    from esms_calls.usecases.list_calls import ListCalls
+    from esms_calls.usecases.place_batch import ExpandChunk, PlaceBatch
     from esms_calls.usecases.place_call import PlaceCall
     from esms_calls.usecases.place_calls import PlaceCalls
     from esms_calls.usecases.place_queued_call import PlaceQueuedCall
@@ -95,6 +100,14 @@ class Dependencies:
         name = _configured(settings.callback_signing_secret)
         return self._secrets.text(name, max_age=_SECRET_MAX_AGE_SECONDS).encode()
 
+    def cursor_signing_key(self) -> bytes:
+        """The key listing cursors are signed with: derived from the callback signing key (one
+        secret to keep and rotate), under a label of its own, so a callback token can never pass
+        for a cursor signature or the other way round."""
+        from esms_calls.domain.signing import derived_key
+
+        return derived_key(self.callback_signing_key(), "listing cursors")
+
     def public_base_url(self) -> str:
         settings = self.settings
         if settings.public_base_url:
@@ -134,6 +147,18 @@ class Dependencies:
         from esms_calls.storage.open_calls import OpenCallsRepository
 
         return OpenCallsRepository(self._table(self.settings.calls_table_name))
+
+    @cached_property
+    def call_index(self) -> CallIndexReader:
+        from esms_calls.storage.listing import CallIndexReader
+
+        return CallIndexReader(self._table(self.settings.calls_table_name))
+
+    @cached_property
+    def batch_repository(self) -> BatchRepository:
+        from esms_calls.storage.batches import BatchRepository
+
+        return BatchRepository(self._table(self.settings.calls_table_name))
 
     @cached_property
     def calls_queue(self) -> CallsQueue:
@@ -186,8 +211,38 @@ class Dependencies:
         return PlaceCalls(
             place_call=self.place_call,
             queue=self.calls_queue,
+            batches=self.batch_repository,
             fan_out_threshold=self.settings.fan_out_threshold,
+            retention_seconds=self.settings.call_retention_days * 86400,
         )
+
+    @cached_property
+    def place_batch(self) -> PlaceBatch:
+        from esms_calls.usecases.place_batch import PlaceBatch
+
+        return PlaceBatch(
+            batches=self.batch_repository,
+            queue=self.calls_queue,
+            retention_seconds=self.settings.call_retention_days * 86400,
+        )
+
+    @cached_property
+    def expand_chunk(self) -> ExpandChunk:
+        from esms_calls.usecases.place_batch import ExpandChunk
+
+        return ExpandChunk(queue=self.calls_queue)
+
+    @cached_property
+    def get_batch(self) -> GetBatch:
+        from esms_calls.usecases.get_batch import GetBatch
+
+        return GetBatch(batches=self.batch_repository)
+
+    @cached_property
+    def list_calls(self) -> ListCalls:
+        from esms_calls.usecases.list_calls import ListCalls
+
+        return ListCalls(index=self.call_index, cursor_key=self.cursor_signing_key)
 
     @cached_property
     def place_queued_call(self) -> PlaceQueuedCall:

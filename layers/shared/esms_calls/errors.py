@@ -24,6 +24,27 @@ class InvalidCallRequest(ServiceError):
         self.message = message
 
 
+class InvalidQueryParameters(ServiceError):
+    """Query parameters that cannot be served, each with the reason."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors))
+        self.errors = errors
+
+
+class InvalidListingCursor(ServiceError):
+    """A cursor we did not issue for this listing and these filters (forged, altered, another
+    listing's or another query's)."""
+
+
+class BatchNotFound(ServiceError):
+    pass
+
+
+class BatchIdBoundToOtherEntries(ServiceError):
+    """The batch id was used for a batch with other entries."""
+
+
 class RequestIdBoundToOtherPayload(ServiceError):
     """The request id was used within 24 h for a different call."""
 

@@ -1,4 +1,5 @@
-"""`POST /calls` and `GET /calls/{call_id}` on a Powertools resolver with request validation."""
+"""`POST /calls` and `GET /calls/{call_id}`, and `resolve`, which answers every HTTP event of
+CallsFunction: the checks Powertools' validation cannot make, then the resolver's routes."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import json
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from esms_calls import dependencies
-from esms_calls.api import problems
-from esms_calls.api.problems import FieldError, Problem
+
+# The other routes of CallsFunction register themselves on the resolver when imported.
+from esms_calls.api import batches_api, listing_api, problems  # noqa: F401
+from esms_calls.api.problems import FieldError
+from esms_calls.api.resolver import app, documented
 from esms_calls.api.responses import CallAccepted, CallView
 from esms_calls.domain.ids import REQUEST_ID_PATTERN
 from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
@@ -22,20 +26,12 @@ from esms_calls.requests.calls import PlaceCallRequest
 from esms_calls.usecases.place_call import new_request_id
 
 MAX_BODY_BYTES = 64 * 1024
+# A batch of 10,000 entries is about 1-3 MB of JSON. API Gateway takes bodies up to 10 MB, but
+# Lambda's synchronous invocation payload stops at 6 MB (the event around the body included):
+# 5 MiB leaves the envelope room, and a larger body is refused here, not by Lambda with a 500.
+MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024
+_BODY_LIMITS = {"/batches": MAX_BATCH_BODY_BYTES}
 _FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-app = APIGatewayHttpResolver(enable_validation=True)
-problems.register(app)
-
-
-def _documented(*statuses: HTTPStatus) -> dict[int, Any]:
-    return {
-        s.value: {
-            "description": problems.title_of(s),
-            "content": {problems.PROBLEM_JSON: {"model": Problem}},
-        }
-        for s in statuses
-    }
 
 
 @app.post(
@@ -46,7 +42,7 @@ def _documented(*statuses: HTTPStatus) -> dict[int, Any]:
             "description": "accepted by eSMS",
             "content": {"application/json": {"model": CallAccepted}},
         },
-        **_documented(
+        **documented(
             HTTPStatus.BAD_REQUEST,
             HTTPStatus.CONFLICT,
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -85,7 +81,7 @@ def create_call(
     summary="A call and what became of it",
     responses={
         200: {"description": "the call", "content": {"application/json": {"model": CallView}}},
-        **_documented(HTTPStatus.NOT_FOUND),
+        **documented(HTTPStatus.NOT_FOUND),
     },
 )
 def read_call(call_id: str) -> Response[str]:
@@ -148,11 +144,12 @@ def _body_text(event: dict[str, Any]) -> str | Response[str]:
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     except ValueError:  # bad base64, or a str holding lone surrogates
         data = None
-    if data is not None and len(data) > MAX_BODY_BYTES:
+    limit = _BODY_LIMITS.get(event.get("rawPath", ""), MAX_BODY_BYTES)
+    if data is not None and len(data) > limit:
         return problems.problem(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             "body-too-large",
-            f"the body is over {MAX_BODY_BYTES // 1024} KiB",
+            f"the body is over {limit // 1024} KiB",
         )
     try:
         if data is None:
@@ -176,7 +173,8 @@ def _refuse_post_body(event: dict[str, Any], body: str) -> Response[str] | None:
         return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is empty")
     # Parsed here once before Powertools does: its parser lets RecursionError (deep nesting) and
     # the over-long-integer ValueError escape as 500s, and it validates a JSON array as its
-    # first element (a form-data convenience). Bodies are at most 64 KiB: the cost is small.
+    # first element (a form-data convenience). Bodies are at most 64 KiB (5 MiB for a batch):
+    # the cost is small.
     try:
         document = json.loads(body)
     except json.JSONDecodeError:

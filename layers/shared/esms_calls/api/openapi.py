@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from esms_calls.api.calls_api import app
+from esms_calls.api import calls_api  # noqa: F401 - registers every route on the resolver
+from esms_calls.api.resolver import app
 
 TITLE = "eSMS voice calls"
 VERSION = "1.0.0"

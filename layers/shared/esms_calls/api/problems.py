@@ -20,11 +20,16 @@ from pydantic import BaseModel
 
 from esms_calls.domain.provider import RefusalKind
 from esms_calls.errors import (
+    BatchIdBoundToOtherEntries,
+    BatchNotFound,
     CallbackForbidden,
     CallNotFound,
     InvalidCallRequest,
+    InvalidListingCursor,
+    InvalidQueryParameters,
     ProviderTimeout,
     ProviderUnavailable,
+    QueueUnavailable,
     RequestIdBoundToOtherPayload,
     RequestInProgress,
     StorageUnavailable,
@@ -147,6 +152,35 @@ def _invalid_call(exc: InvalidCallRequest) -> Response[str]:
     )
 
 
+def _invalid_query(exc: InvalidQueryParameters) -> Response[str]:
+    return problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "invalid-request",
+        "the query has invalid parameters",
+        errors=[FieldError(field=field, message=message) for field, message in exc.errors],
+    )
+
+
+def _invalid_cursor(_exc: Exception) -> Response[str]:
+    return problem(
+        HTTPStatus.BAD_REQUEST,
+        "invalid-cursor",
+        "the cursor is not one this listing gave for these filters: start again without it",
+    )
+
+
+def _other_entries(_exc: Exception) -> Response[str]:
+    return problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "batch-id-reused",
+        "this batch id was used for a batch with other entries; use a new batch id",
+    )
+
+
+def _no_batch(_exc: Exception) -> Response[str]:
+    return problem(HTTPStatus.NOT_FOUND, "not-found", "no such batch")
+
+
 def _other_payload(_exc: Exception) -> Response[str]:
     return problem(
         HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -192,6 +226,17 @@ def _storage(exc: StorageUnavailable) -> Response[str]:
     )
 
 
+def _queue(exc: QueueUnavailable) -> Response[str]:
+    logger.warning("calls queue unavailable", extra={"error": type(exc).__name__})
+    return _retry_later(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "queue-unavailable",
+        "the calls queue is unavailable; send the same batch again (the same batch id): "
+        "no call is placed twice",
+        StorageUnavailable.retry_after_seconds,
+    )
+
+
 def _no_call(_exc: Exception) -> Response[str]:
     return problem(HTTPStatus.NOT_FOUND, "not-found", "no such call")
 
@@ -209,11 +254,16 @@ _HANDLERS: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
     (RequestValidationError, _validation),
     (RequestUnsupportedContentType, _unsupported_media_type),
     (InvalidCallRequest, _invalid_call),
+    (InvalidQueryParameters, _invalid_query),
+    (InvalidListingCursor, _invalid_cursor),
+    (BatchIdBoundToOtherEntries, _other_entries),
+    (BatchNotFound, _no_batch),
     (RequestIdBoundToOtherPayload, _other_payload),
     (RequestInProgress, _in_flight),
     (ProviderTimeout, _provider_timeout),
     (ProviderUnavailable, _provider_unavailable),
     (StorageUnavailable, _storage),
+    (QueueUnavailable, _queue),
     (CallNotFound, _no_call),
     (CallbackForbidden, _forbidden_callback),
 ]

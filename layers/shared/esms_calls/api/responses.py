@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field, field_serializer
 
+from esms_calls.domain.batches import BatchSummary
 from esms_calls.domain.calls import Call, CallOutcome, CallStatus
 from esms_calls.domain.times import iso
 
@@ -68,3 +69,50 @@ class CallView(BaseModel):
             result=CallResultView.model_validate(call.result.model_dump()) if call.result else None,
             callbacks_received=call.callbacks_received,
         )
+
+
+class CallsPageView(BaseModel):
+    items: list[CallView]
+    next_cursor: str | None = Field(description="the next page's cursor; null on the last page")
+
+
+class EntryErrorView(BaseModel):
+    field: str
+    message: str
+
+
+class InvalidEntryView(BaseModel):
+    index: int
+    errors: list[EntryErrorView]
+
+
+class BatchAcceptedView(BaseModel):
+    batch_id: str
+    accepted: int = Field(description="valid entries, each placed once through the calls queue")
+    invalid: list[InvalidEntryView]
+
+
+class BatchView(BaseModel):
+    batch_id: str
+    name: str | None
+    created_at: datetime
+    total: int = Field(description="calls the batch places (its valid entries)")
+    placed: int = Field(description="calls recorded so far")
+    by_status: dict[str, int]
+    by_outcome: dict[str, int] = Field(description="ANSWERED, NO_ANSWER, UNKNOWN, REFUSED")
+    keys_pressed: dict[str, int]
+    cost: Decimal = Field(description="sum of the calls' prices, exact decimal, as a string")
+    finished: bool = Field(description="every call recorded and in a final status")
+    finished_at: datetime | None
+
+    @field_serializer("created_at", "finished_at")
+    def _utc(self, moment: datetime | None) -> str | None:
+        return iso(moment) if moment else None
+
+    @field_serializer("cost")
+    def _cost_as_text(self, cost: Decimal) -> str:
+        return str(cost)
+
+    @classmethod
+    def of(cls, summary: BatchSummary) -> BatchView:
+        return cls.model_validate(summary, from_attributes=True)

@@ -108,6 +108,7 @@ class Call(BaseModel):
     callbacks_received: int = 0
     created_at: datetime
     updated_at: datetime
+    batch_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,5 +6,7 @@ import re
 
 # Request ids: the caller's idempotency key, or one we derive; the provider takes at most 50.
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
+# Batch ids: their calls' request ids are `batch:<batch_id>:<index>`, within the provider's 50.
+BATCH_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,36}$"
 # Call ids are uuid4 hex: an id of another shape cannot exist.
 CALL_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")

@@ -15,6 +15,7 @@ class PlaceCallCommand(BaseModel):
 
     request_id: str
     spec: CallSpec
+    batch_id: str | None = None
 
 
 class Refusal(BaseModel):

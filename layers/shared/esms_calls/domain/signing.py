@@ -29,3 +29,9 @@ def callback_url(base_url: str, key: bytes, call_id: str) -> str:
     provider's own sample does, for a provider that fills blanks instead of appending."""
     path = f"{CALLBACK_PATH_PREFIX}/{call_id}/{callback_token(key, call_id)}"
     return f"{base_url.rstrip('/')}{path}?{PLACEHOLDER_QUERY}"
+
+
+def derived_key(key: bytes, label: str) -> bytes:
+    """A key for another purpose, derived from this one (HMAC as a KDF). The label holds a
+    character no call id has, so no derived key is ever some call's callback token."""
+    return hmac.new(key, f"derive: {label}".encode(), hashlib.sha256).digest()

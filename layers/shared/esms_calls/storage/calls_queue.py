@@ -1,4 +1,5 @@
-"""The calls queue (SQS): one message per call to place, ten to a request, batches side by side.
+"""The calls queue (SQS): one message per call to place, ten to a request, batches side by side;
+or, for a batch, chunks of orders that the queue's consumer fans out into one message per call.
 
 Sending is retry-safe without any bookkeeping: every message carries its call's deterministic
 request id, so a message sent twice (a retried invocation, a retried batch) is placed once and
@@ -13,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from esms_calls.domain.orders import CallOrder
+from esms_calls.domain.orders import CHUNK_SIZE, CallOrder, OrderChunk
 from esms_calls.errors import QueueUnavailable
 
 # SendMessageBatch takes at most ten entries.
@@ -36,11 +37,20 @@ class CallsQueue:
 
     def send(self, orders: Sequence[CallOrder]) -> None:
         """Enqueue every order, or raise QueueUnavailable (some may have been sent: harmless)."""
-        if not orders:
+        self._send_bodies([to_message(order) for order in orders])
+
+    def send_chunks(self, orders: Sequence[CallOrder]) -> None:
+        """Enqueue the orders a chunk of CHUNK_SIZE per message (raises like `send`)."""
+        chunks = [orders[i : i + CHUNK_SIZE] for i in range(0, len(orders), CHUNK_SIZE)]
+        self._send_bodies(
+            [OrderChunk(orders=list(chunk)).model_dump_json(exclude_none=True) for chunk in chunks]
+        )
+
+    def _send_bodies(self, bodies: list[str]) -> None:
+        if not bodies:
             return
         if not self._url:
             raise QueueUnavailable("CALLS_QUEUE_URL is not set: lists cannot be queued")
-        bodies = [to_message(order) for order in orders]
         batches = [bodies[i : i + BATCH_SIZE] for i in range(0, len(bodies), BATCH_SIZE)]
         if len(batches) == 1:
             self._send_batch(batches[0])

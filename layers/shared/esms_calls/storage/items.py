@@ -17,6 +17,12 @@ BINDING_PREFIX = "binding#"
 OUTCOME_REFUSED = "REFUSED"
 
 
+def created_key(created_at: str, call_id: str) -> str:
+    """Sort key of every listing index: newest first is descending order, and it never changes
+    after the call is recorded, so a call never moves between the pages of a listing."""
+    return f"{created_at}#{call_id}"
+
+
 def open_shard(call_id: str) -> str:
     return f"OPEN#{int(call_id[-2:], 16) % OPEN_SHARDS}"
 
@@ -34,6 +40,11 @@ def call_item(call: Call, *, check_after: int, expires_at: int) -> dict[str, Any
         "updated_at": iso(call.updated_at),
         "callbacks_received": call.callbacks_received,
         "expires_at": expires_at,
+        # The listing indexes' keys (template.yaml, CallsTable): written once, never updated.
+        "phone": call.spec.phone,
+        "created_day": iso(call.created_at)[:10],
+        "created_key": created_key(iso(call.created_at), call.call_id),
+        "batch_id": call.batch_id,
     }
     if not call.status.is_final:
         values["open_shard"] = open_shard(call.call_id)
@@ -51,10 +62,11 @@ def call_from_item(values: dict[str, Any]) -> Call:
         sms_id=values.get("sms_id"),
         esms_code=values.get("esms_code"),
         esms_message=values.get("esms_message"),
-        result=_result_from_item(result) if result else None,
+        result=result_from_item(result) if result else None,
         callbacks_received=int(values.get("callbacks_received", 0)),
         created_at=parse_iso(values["created_at"]),
         updated_at=parse_iso(values["updated_at"]),
+        batch_id=values.get("batch_id"),
     )
 
 
@@ -67,7 +79,7 @@ def result_item(result: CallResult) -> dict[str, Any]:
     return values
 
 
-def _result_from_item(values: dict[str, Any]) -> CallResult:
+def result_from_item(values: dict[str, Any]) -> CallResult:
     plain = _plain(values)
     plain["call_status"] = CallOutcome(plain["call_status"])
     if "price" in values:

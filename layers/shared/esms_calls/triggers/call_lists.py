@@ -16,16 +16,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import PydanticCustomError
 
 from esms_calls import dependencies
-from esms_calls.domain.orders import TriggerKind
-from esms_calls.domain.phone import mask_phone
+from esms_calls.domain.orders import EntryError, TriggerKind
 from esms_calls.errors import ServiceError
 from esms_calls.observability import count, logger
-from esms_calls.requests.aliases import FIELD_OF_PROVIDER_NAME
-from esms_calls.requests.calls import PlaceCallRequest
+from esms_calls.requests.call_lists import entries_of
 from esms_calls.requests.errors import field_of
 from esms_calls.triggers import EventKind
-from esms_calls.usecases.attempt import EntryError
-from esms_calls.usecases.place_calls import InvalidEntry, ListEntry, PlaceCallsCommand
+from esms_calls.usecases.place_calls import PlaceCallsCommand
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -108,17 +105,44 @@ def command_of(event: dict[str, Any], kind: EventKind) -> PlaceCallsCommand:
         scheduled = _envelope(ScheduledInput, event, TriggerKind.SCHEDULE)
         # Normalised, so that the same instant spelled another way is the same run.
         run = f"{scheduled.schedule}\n{scheduled.scheduled_time.timestamp():.3f}"
+        # The schedule's own name (the ARN's last part) and the run's time name its batch.
+        name = f"{scheduled.schedule.rsplit('/', 1)[-1]} {scheduled.scheduled_time.isoformat()}"
         if scheduled.call is not None:
-            return _command(TriggerKind.SCHEDULE, run, [scheduled.call], {}, own_ids=False)
+            return _command(
+                TriggerKind.SCHEDULE,
+                run,
+                [scheduled.call],
+                {},
+                own_ids=False,
+                is_list=False,
+                name=name,
+            )
         return _command(
-            TriggerKind.SCHEDULE, run, scheduled.calls or [], scheduled.defaults, own_ids=False
+            TriggerKind.SCHEDULE,
+            run,
+            scheduled.calls or [],
+            scheduled.defaults,
+            own_ids=False,
+            is_list=True,
+            name=name,
         )
     rule_event = _envelope(RuleEvent, event, TriggerKind.RULE)
     run = f"{rule_event.source}\n{rule_event.id}"
+    name = f"{rule_event.source} {rule_event.detail_type} {rule_event.id}"
     if "calls" not in rule_event.detail:
-        return _command(TriggerKind.RULE, run, [rule_event.detail], {}, own_ids=True)
+        return _command(
+            TriggerKind.RULE, run, [rule_event.detail], {}, own_ids=True, is_list=False, name=name
+        )
     call_list = _envelope(CallList, rule_event.detail, TriggerKind.RULE, where="detail")
-    return _command(TriggerKind.RULE, run, call_list.calls, call_list.defaults, own_ids=True)
+    return _command(
+        TriggerKind.RULE,
+        run,
+        call_list.calls,
+        call_list.defaults,
+        own_ids=True,
+        is_list=True,
+        name=name,
+    )
 
 
 def _envelope(
@@ -146,48 +170,22 @@ def _command(
     defaults: dict[str, Any],
     *,
     own_ids: bool,
+    is_list: bool,
+    name: str,
 ) -> PlaceCallsCommand:
-    entries: list[ListEntry] = []
-    invalid: list[InvalidEntry] = []
-    shared = _our_names(defaults)
-    for index, raw in enumerate(raw_entries):
-        if isinstance(raw, str):
-            raw = {"phone": raw}
-        if not isinstance(raw, dict):
-            error = EntryError(field="call", message="must be an object, or a phone number")
-            invalid.append(InvalidEntry(index=index, errors=[error]))
-            continue
-        phone = raw.get("phone", raw.get("Phone"))
-        masked = mask_phone(phone) if isinstance(phone, str) else None
-        try:
-            request = PlaceCallRequest.model_validate({**shared, **_our_names(raw)})
-        except ValidationError as exc:
-            errors = [
-                EntryError(field=field_of(e, default="event"), message=e["msg"])
-                for e in exc.errors()
-            ]
-            invalid.append(InvalidEntry(index=index, errors=errors, phone=masked))
-            continue
-        if request.request_id and not own_ids:
-            error = EntryError(
-                field="request_id",
-                message="a scheduled call's request id comes from the schedule's run: leave it out",
-            )
-            invalid.append(InvalidEntry(index=index, errors=[error], phone=masked))
-            continue
-        entries.append(
-            ListEntry(index=index, spec=request.to_spec(), request_id=request.request_id)
-        )
-    return PlaceCallsCommand(
-        trigger=trigger, run=run, received=len(raw_entries), entries=entries, invalid=invalid
+    entries, invalid = entries_of(
+        raw_entries,
+        defaults,
+        own_ids=None
+        if own_ids
+        else "a scheduled call's request id comes from the schedule's run: leave it out",
     )
-
-
-def _our_names(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The provider's names renamed to ours (unless both are given: the request model then says
-    whether they agree), so that an entry's field overrides the default of the same field."""
-    renamed: dict[str, Any] = {}
-    for name, value in values.items():
-        ours = FIELD_OF_PROVIDER_NAME.get(name)
-        renamed[ours if ours and ours not in values else name] = value
-    return renamed
+    return PlaceCallsCommand(
+        trigger=trigger,
+        run=run,
+        received=len(raw_entries),
+        entries=entries,
+        invalid=invalid,
+        is_list=is_list,
+        name=name,
+    )

@@ -1,5 +1,6 @@
 """The calls queue's batches, through Powertools' batch utility and parser: each message's body
-is parsed as a `CallOrder`, each order placed on its own, and only the messages that failed
+is parsed as a `CallOrder` or an `OrderChunk` (a batch's calls, fanned out one message per call),
+each order placed on its own, and only the messages that failed
 (for a reason that may pass, or unreadable) are reported back (ReportBatchItemFailures), so SQS
 retries them alone and, past maxReceiveCount, moves them to the dead-letter queue."""
 
@@ -16,12 +17,12 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json, ValidationError
 
 from esms_calls import dependencies
-from esms_calls.domain.orders import CallOrder
+from esms_calls.domain.orders import CallOrder, OrderChunk
 from esms_calls.observability import count, logger
 
 
 class QueuedCallRecord(SqsRecordModel):
-    body: Json[CallOrder]
+    body: Json[CallOrder | OrderChunk]
 
 
 class _CallsQueueProcessor(BatchProcessor):
@@ -43,10 +44,14 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def handle_queue_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    place_queued_call = dependencies.root().place_queued_call
+    root = dependencies.root()
+    place_queued_call = root.place_queued_call
     place_queued_call.register_lambda_context(context)
 
     def place(record: QueuedCallRecord) -> None:
+        if isinstance(record.body, OrderChunk):
+            root.expand_chunk(record.body)
+            return
         # One message after the other: an invocation has at most one provider request in
         # flight, so the mapping's MaximumConcurrency bounds the fan-out's.
         place_queued_call(

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel
-
-from esms_calls.domain.orders import CallOrder
+from esms_calls.domain.orders import CallOrder, EntryError
 from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
 from esms_calls.errors import (
     InvalidCallRequest,
@@ -21,11 +19,6 @@ from esms_calls.usecases.place_call import PlaceCall
 
 # Failures that may pass: retried (through the queue), never reported as the entry's fault.
 RETRYABLE = (ProviderError, StorageUnavailable, RequestInProgress)
-
-
-class EntryError(BaseModel):
-    field: str
-    message: str
 
 
 class Disposition(StrEnum):
@@ -46,7 +39,7 @@ def attempt(place_call: PlaceCall, order: CallOrder, *, remaining_seconds: float
     """Place one ordered call and say what to do with it; unexpected errors propagate."""
     try:
         outcome = place_call(
-            PlaceCallCommand(request_id=order.request_id, spec=order.spec),
+            PlaceCallCommand(request_id=order.request_id, spec=order.spec, batch_id=order.batch_id),
             remaining_seconds=remaining_seconds,
         )
     except InvalidCallRequest as exc:

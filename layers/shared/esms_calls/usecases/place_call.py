@@ -110,6 +110,7 @@ class PlaceCall:
                 status=CallStatus.PENDING,
                 created_at=now,
                 updated_at=now,
+                batch_id=command.batch_id,
             ),
             payload_hash=payload_hash(command.spec),
             binding_expires_at=epoch + self._times.request_id_ttl_seconds,

@@ -20,31 +20,27 @@ placed twice.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
 
 from pydantic import BaseModel
 
+from esms_calls.domain.batches import Batch
 from esms_calls.domain.calls import CallSpec, CallStatus
-from esms_calls.domain.orders import CallOrder, TriggerKind
+from esms_calls.domain.orders import CallOrder, EntryError, InvalidEntry, ListEntry, TriggerKind
 from esms_calls.domain.phone import mask_phone
 from esms_calls.domain.placement import PlaceCallOutcome
 from esms_calls.observability import count, logger
-from esms_calls.usecases.attempt import EntryError, attempt
+from esms_calls.usecases.attempt import attempt
 from esms_calls.usecases.place_call import PlaceCall
-from esms_calls.usecases.ports import CallQueue
+from esms_calls.usecases.ports import BatchStore, CallQueue, Clock, utc_now
 
 # Below this much time left, the entries not yet placed are queued instead.
 _QUEUE_RESERVE_SECONDS = 6.0
 
 _PREFIX = {TriggerKind.SCHEDULE: "sch", TriggerKind.RULE: "evt"}
-
-
-class InvalidEntry(BaseModel):
-    index: int
-    errors: list[EntryError]
-    phone: str | None = None  # masked: enough to recognise the entry, never the whole number
 
 
 class PlacedCall(BaseModel):
@@ -73,20 +69,13 @@ class PlaceCallsReport(BaseModel):
     """What became of each entry; returned by the invocation and summarised in the logs."""
 
     trigger: TriggerKind
+    # A list is a batch (GET /batches/{batch_id}); None for a single call.
+    batch_id: str | None
     request_id_prefix: str  # + an entry's index = its request id (unless it brought its own)
     received: int
     placed: list[PlacedCall]
     queued: int
     invalid: list[InvalidEntry]
-
-
-@dataclass(frozen=True)
-class ListEntry:
-    """A valid entry of the list."""
-
-    index: int
-    spec: CallSpec
-    request_id: str | None = None  # the producer's own id, where the trigger allows one
 
 
 @dataclass(frozen=True)
@@ -96,6 +85,8 @@ class PlaceCallsCommand:
     received: int
     entries: Sequence[ListEntry]
     invalid: Sequence[InvalidEntry]
+    is_list: bool = True  # a list (a batch), not a single call
+    name: str | None = None  # the batch's name: the schedule's, the event's source
 
 
 @dataclass
@@ -107,21 +98,57 @@ class _Progress:
     to_queue: list[CallOrder] = field(default_factory=list)
 
 
+def run_batch_id(trigger: TriggerKind, run: str) -> str:
+    """The batch id of a schedule run's or a rule event's list: `sch:<digest>`, `evt:<digest>`."""
+    return f"{_PREFIX[trigger]}:{sha256(run.encode()).hexdigest()[:20]}"
+
+
 def request_id_prefix(trigger: TriggerKind, run: str) -> str:
-    return f"{_PREFIX[trigger]}:{sha256(run.encode()).hexdigest()[:20]}:"
+    return f"{run_batch_id(trigger, run)}:"
+
+
+def entries_digest(
+    entries: Sequence[ListEntry], invalid: Sequence[InvalidEntry], name: str | None
+) -> str:
+    """Identity of a list's entries, after normalisation: the same numbers spelled otherwise
+    are the same entries."""
+    basis = json.dumps(
+        {
+            "name": name,
+            "valid": [[e.index, e.spec.model_dump(mode="json"), e.request_id] for e in entries],
+            "invalid": [[e.index, [error.model_dump() for error in e.errors]] for e in invalid],
+        },
+        sort_keys=True,
+    )
+    return sha256(basis.encode()).hexdigest()
 
 
 class PlaceCalls:
-    def __init__(self, *, place_call: PlaceCall, queue: CallQueue, fan_out_threshold: int) -> None:
+    def __init__(
+        self,
+        *,
+        place_call: PlaceCall,
+        queue: CallQueue,
+        batches: BatchStore,
+        fan_out_threshold: int,
+        retention_seconds: int,
+        clock: Clock = utc_now,
+    ) -> None:
         self._place_call = place_call
         self._queue = queue
+        self._batches = batches
         self._fan_out_threshold = fan_out_threshold
+        self._retention_seconds = retention_seconds
+        self._clock = clock
 
     def __call__(
         self, command: PlaceCallsCommand, *, remaining_seconds: Callable[[], float]
     ) -> PlaceCallsReport:
         prefix = request_id_prefix(command.trigger, command.run)
-        orders, duplicates = _orders(command, prefix)
+        batch_id = prefix[:-1] if command.is_list else None
+        orders, duplicates = call_orders(command.trigger, command.entries, prefix, batch_id)
+        if batch_id is not None:
+            self._open_batch(command, batch_id, orders)
         progress = _Progress(invalid=sorted([*command.invalid, *duplicates], key=lambda e: e.index))
         for entry in progress.invalid:
             _report_invalid(command.trigger, entry)
@@ -136,7 +163,25 @@ class PlaceCalls:
         if progress.to_queue:
             self._queue.send(progress.to_queue)
             count("CallsQueued", len(progress.to_queue))
-        return _reported(command, prefix, progress)
+        return _reported(command, batch_id, prefix, progress)
+
+    def _open_batch(
+        self, command: PlaceCallsCommand, batch_id: str, orders: list[CallOrder]
+    ) -> None:
+        """Record the list as a batch, once: a retried run finds its record and goes on."""
+        now = self._clock()
+        self._batches.open(
+            Batch(
+                batch_id=batch_id,
+                name=command.name,
+                created_at=now,
+                total=len(orders),
+                entries_digest=entries_digest(command.entries, command.invalid, command.name),
+                answer={},
+                enqueued=True,
+            ),
+            expires_at=int(now.timestamp()) + self._retention_seconds,
+        )
 
     def _place_in_turn(
         self,
@@ -169,9 +214,12 @@ class PlaceCalls:
                 return
 
 
-def _reported(command: PlaceCallsCommand, prefix: str, progress: _Progress) -> PlaceCallsReport:
+def _reported(
+    command: PlaceCallsCommand, batch_id: str | None, prefix: str, progress: _Progress
+) -> PlaceCallsReport:
     report = PlaceCallsReport(
         trigger=command.trigger,
+        batch_id=batch_id,
         request_id_prefix=prefix,
         received=command.received,
         placed=progress.placed,
@@ -182,6 +230,7 @@ def _reported(command: PlaceCallsCommand, prefix: str, progress: _Progress) -> P
         "call list handled",
         extra={
             "trigger": command.trigger.value,
+            "batch_id": batch_id,
             "request_id_prefix": prefix,
             "received": report.received,
             "placed": len(report.placed),
@@ -192,12 +241,15 @@ def _reported(command: PlaceCallsCommand, prefix: str, progress: _Progress) -> P
     return report
 
 
-def _orders(command: PlaceCallsCommand, prefix: str) -> tuple[list[CallOrder], list[InvalidEntry]]:
+def call_orders(
+    trigger: TriggerKind, entries: Sequence[ListEntry], prefix: str, batch_id: str | None
+) -> tuple[list[CallOrder], list[InvalidEntry]]:
+    """The orders of a list's valid entries; an entry repeating an earlier one is reported."""
     orders: list[CallOrder] = []
     duplicates: list[InvalidEntry] = []
     by_spec: dict[CallSpec, int] = {}
     by_request_id: dict[str, int] = {}
-    for entry in command.entries:
+    for entry in entries:
         request_id = entry.request_id or f"{prefix}{entry.index}"
         error = None
         if entry.spec in by_spec:
@@ -216,7 +268,11 @@ def _orders(command: PlaceCallsCommand, prefix: str) -> tuple[list[CallOrder], l
         by_spec[entry.spec] = by_request_id[request_id] = entry.index
         orders.append(
             CallOrder(
-                trigger=command.trigger, index=entry.index, request_id=request_id, spec=entry.spec
+                trigger=trigger,
+                index=entry.index,
+                request_id=request_id,
+                spec=entry.spec,
+                batch_id=batch_id,
             )
         )
     return orders, duplicates

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     # Names for the annotations only: a function that needs just one port (the callback) does
     # not load the models of the others.
+    from esms_calls.domain.batches import Batch, BatchCall
     from esms_calls.domain.calls import Call, CallSpec, OpenCall, OpenedCall
+    from esms_calls.domain.listing import CallIndex, IndexedCall, Position, Window
     from esms_calls.domain.orders import CallOrder
     from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
     from esms_calls.domain.provider import MakeCallAnswer, SendStatusAnswer
@@ -53,8 +55,41 @@ class OpenCallStore(Protocol):
     def defer(self, call_id: str, until_epoch: int) -> None: ...
 
 
+class CallIndexReader(Protocol):
+    """The listing indexes of the call records, newest first."""
+
+    def entries(
+        self,
+        index: CallIndex,
+        partition: str,
+        window: Window,
+        after: Position | None,
+        limit: int,
+    ) -> tuple[list[IndexedCall], bool]:
+        """Up to `limit` entries of one partition after `after`, and whether more follow."""
+        ...
+
+    def calls(self, call_ids: Sequence[str]) -> dict[str, Call]: ...
+
+
+class BatchStore(Protocol):
+    def open(self, batch: Batch, *, expires_at: int) -> Batch | None:
+        """Record a new batch; None when recorded, else the batch already under its id."""
+        ...
+
+    def mark_enqueued(self, batch_id: str) -> None: ...
+
+    def get(self, batch_id: str) -> Batch | None: ...
+
+    def calls(self, batch_id: str) -> Iterator[BatchCall]:
+        """Every call of the batch, oldest first."""
+        ...
+
+
 class CallQueue(Protocol):
     def send(self, orders: Sequence[CallOrder]) -> None: ...
+
+    def send_chunks(self, orders: Sequence[CallOrder]) -> None: ...
 
 
 class CallPlacer(Protocol):
