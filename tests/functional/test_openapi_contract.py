@@ -11,11 +11,10 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-from botocore.exceptions import ClientError
 
 from esms_calls.api.openapi import openapi_json
 from tests.support import events
-from tests.support.clients import dynamodb_client
+from tests.support.dynamodb_requests import dynamodb_fails
 from tests.support.fake_esms import FakeEsms, body_of, raises, refuse
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -31,31 +30,17 @@ def test_the_committed_document_is_the_generated_one() -> None:
     )
 
 
-def _failing_storage(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
-    def fail(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "PutItem")
+def _failing_storage(event: dict[str, Any]) -> Callable[[Invoke, FakeEsms], dict[str, Any]]:
+    """The scenario of `event` answered while DynamoDB fails every PutItem."""
 
-    hooks = dynamodb_client().meta.events
-    hooks.register_first("before-call.dynamodb.PutItem", fail)
-    try:
-        return invoke(events.post_calls(CALL))
-    finally:
-        hooks.unregister("before-call.dynamodb.PutItem", fail)
+    def scenario(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
+        with dynamodb_fails("PutItem", "InternalServerError", times=10):
+            return invoke(event)
+
+    return scenario
 
 
 BATCH = {"calls": ["0912345678", "0987654321"], "defaults": {"template_id": "1"}}
-
-
-def _failing_batch_storage(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
-    def fail(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "PutItem")
-
-    hooks = dynamodb_client().meta.events
-    hooks.register_first("before-call.dynamodb.PutItem", fail)
-    try:
-        return invoke(events.post_batches(BATCH))
-    finally:
-        hooks.unregister("before-call.dynamodb.PutItem", fail)
 
 
 def _posted_batch(invoke: Invoke) -> str:
@@ -78,7 +63,7 @@ SCENARIOS: dict[tuple[str, str], dict[int, Callable[[Invoke, FakeEsms], dict[str
         ),
         422: lambda invoke, esms: invoke(events.post_calls({"phone": "1"})),
         502: lambda invoke, esms: (esms.then(refuse("101")), invoke(events.post_calls(CALL)))[1],
-        503: _failing_storage,
+        503: _failing_storage(events.post_calls(CALL)),
         504: lambda invoke, esms: (
             esms.then(raises(httpx.ReadTimeout)),
             invoke(events.post_calls(CALL)),
@@ -101,7 +86,7 @@ SCENARIOS: dict[tuple[str, str], dict[int, Callable[[Invoke, FakeEsms], dict[str
             events.post_batches("calls=0912345678", headers={"Content-Type": "text/plain"})
         ),
         422: lambda invoke, esms: invoke(events.post_batches({"calls": []})),
-        503: _failing_batch_storage,
+        503: _failing_storage(events.post_batches(BATCH)),
     },
     ("/batches/{batch_id}", "get"): {
         200: lambda invoke, esms: invoke(events.get_batch(_posted_batch(invoke))),

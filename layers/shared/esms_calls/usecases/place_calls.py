@@ -16,6 +16,10 @@ entry after it: the queue's retries and dead-letter queue then take care of it.
 Invalid entries are reported (the returned report, a log line each with the phone masked, and a
 metric) and the valid ones are still placed. The same call twice in one list is reported, not
 placed twice.
+
+A list is a batch: its batch id is the request ids' prefix without the trailing colon
+(`sch:<digest>`, `evt:<digest>`), recorded once before anything is placed (a retried run finds
+its record), returned in the report and logged, so `GET /batches/{batch_id}` follows the run.
 """
 
 from __future__ import annotations
