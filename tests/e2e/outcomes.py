@@ -85,11 +85,13 @@ def plan_calls(count: int, seed: int) -> list[PlannedCall]:
 
 @contextmanager
 def soak_simulator(stack: RunningStack) -> Iterator[SimulatorAdmin]:
-    """The stack's simulator, its rules and callback timeout put back afterwards."""
+    """The stack's simulator, its rules and delivery settings put back afterwards."""
     with SimulatorAdmin(stack.simulator_url) as admin:
         before = admin.settings()
         try:
             yield admin
         finally:
             admin.reset_rules()
-            admin.settings(callback_timeout=before["callback_timeout"])
+            admin.settings(
+                **{k: before[k] for k in ("callback_timeout", "max_resends", "resend_backoff")}
+            )
