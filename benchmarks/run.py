@@ -3,6 +3,8 @@
 Prints one table. Run from the repository root with the project's .venv (`make bench` does);
 `make build` must have produced .aws-sam/build. BENCH_COLD_RUNS (default 15), BENCH_WARM_ROUNDS
 (default 300) and BENCH_LOAD_REQUESTS (default 300) trade time for steadier numbers.
+BENCH_BASELINE_BUILD=<another checkout>/.aws-sam/build adds that build's cold starts to the same
+interleaved run (rows marked "baseline"): before/after a change, against one floor.
 """
 
 from __future__ import annotations
@@ -115,6 +117,11 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
     env = coldstart.ColdEnv(WORK, coldstart.python313())
     env.prepare(boto3.__version__)
     variants = {"compiled": env.artifacts(compiled=True), "no .pyc": env.artifacts(compiled=False)}
+    baseline = os.environ.get("BENCH_BASELINE_BUILD")
+    if baseline:
+        variants["compiled, baseline"] = env.artifacts(
+            compiled=True, build=Path(baseline), name="baseline"
+        )
     with local_stack() as stack:
         floor = coldstart.Scenario(
             "floor", env.command(coldstart.FLOOR), env.environ(None, None, {})
