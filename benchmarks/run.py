@@ -128,7 +128,8 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
         )
         scenarios = [floor]
         post = events.post_calls({"phone": "+84 912 345 678", "template_id": "123", "max_retry": 1})
-        seeded = iter(seed_calls(stack, 2 * (runs + 2)))
+        # One fresh call per CallbackFunction process: a callback of each variant, warm-ups too.
+        seeded = iter(seed_calls(stack, len(variants) * (runs + 2)))
         for variant, arts in variants.items():
             for fn, event in (("CallsFunction", post), ("CallbackFunction", None)):
                 code, extra = coldstart.probe(post)
