@@ -336,6 +336,12 @@ def test_parameters_have_the_documented_defaults(template: dict[str, Any]) -> No
     assert parameters["LogLevel"]["Default"] == "INFO"
     assert parameters["ReconcileAfterSeconds"]["Default"] == 900
     assert parameters["ReconcileHorizonSeconds"]["Default"] == 172800
+    assert parameters["ApiThrottlingRateLimit"]["Default"] == 100
+    assert parameters["ApiThrottlingBurstLimit"]["Default"] == 200
+    assert parameters["CallbackThrottlingRateLimit"]["Default"] == 50
+    assert parameters["CallbackThrottlingBurstLimit"]["Default"] == 100
+    assert parameters["CallbackReservedConcurrency"]["Default"] == 10
+    assert parameters["CallsReservedConcurrency"]["Default"] == 0
 
 
 def allowed_by(template: dict[str, Any], parameter: str, value: str) -> bool:
@@ -895,7 +901,7 @@ def test_no_role_carries_a_managed_policy_its_function_does_not_need(
     }
     # X-Ray has no resource-level permissions; ENI management is needed in a VPC only.
     needed = ["AWSXRayDaemonWriteAccess"] + (
-        ["service-role/AWSLambdaENIManagementAccess"] if in_vpc else []
+        ["service-role/AWSLambdaVPCAccessExecutionRole"] if in_vpc else []
     )
 
     assert set(roles) == set(resources(template, "AWS::IAM::Role")), "SAM generated a role"
