@@ -19,6 +19,7 @@ from devstack.template import (
     function_handler,
     http_routes,
     load_template,
+    resolve,
     table_definitions,
 )
 
@@ -161,6 +162,18 @@ def test_an_unresolved_reference_is_an_error_not_a_guess(
 
     with pytest.raises(TemplateResolutionError):
         function_environment("Fn", resolution, short_tags_template)
+
+
+def test_no_value_drops_what_it_stands_for_and_rule_functions_resolve() -> None:
+    template: dict[str, Any] = {"Resources": {}, "Conditions": {"On": False}}
+    no_value = {"Ref": "AWS::NoValue"}
+    optional = {"Fn::If": ["On", "x", no_value]}
+
+    assert resolve(["a", optional], template=template) == ["a"]
+    assert resolve({"A": "a", "B": optional}, template=template) == {"A": "a"}
+    assert resolve({"Fn::Contains": [["a", ""], ""]}, template=template) is True
+    assert resolve({"Fn::EachMemberIn": [["a", "b"], ["a"]]}, template=template) is False
+    assert resolve({"Fn::EachMemberIn": [[""], [""]]}, template=template) is True
 
 
 def test_handler_splits_module_and_function(short_tags_template: dict[str, Any]) -> None:
