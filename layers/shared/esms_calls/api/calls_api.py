@@ -100,7 +100,9 @@ def _outcome_response(outcome: place_call.PlaceCallOutcome) -> Response[str]:
         headers["Idempotent-Replayed"] = "true"
     refusal = outcome.refusal
     if refusal is not None:
-        return problems.refusal(refusal.kind, refusal.code, refusal.message, headers)
+        return problems.refusal(
+            refusal.kind, refusal.code, refusal.message, outcome.call_id, headers
+        )
     body = CallAccepted(
         call_id=outcome.call_id,
         request_id=outcome.request_id,

@@ -47,7 +47,9 @@ def reconcile(*, time_budget_seconds: float, max_calls: int | None = None) -> Re
     count("CallsExpired", summary.expired)
     # 1 when this run could not look at every call due (more may wait): the backlog alarm's input.
     count("ReconcileBacklog", int(summary.stopped_early or summary.examined >= limit))
-    logger.info("reconciliation run", extra={"summary": summary.__dict__})
+    # An idle run (nothing due) is the usual case every few minutes: kept out of INFO.
+    log = logger.info if summary.examined or summary.stopped_early else logger.debug
+    log("reconciliation run", extra={"summary": summary.__dict__})
     return summary
 
 
