@@ -20,6 +20,8 @@ from esms_calls.usecases import get_call, place_call
 
 MAX_BODY_BYTES = 64 * 1024
 _FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The methods each path serves, for the 405 of the template's `ANY` routes.
+_METHODS_OF_PATH = {"/calls": ("POST",), "/calls/{call_id}": ("GET",)}
 
 app = APIGatewayHttpResolver(enable_validation=True)
 problems.register(app)
@@ -123,7 +125,7 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if refusal is not None:
         return {
             "statusCode": refusal.status_code,
-            "headers": {"Content-Type": problems.PROBLEM_JSON},
+            "headers": {**refusal.headers, "Content-Type": problems.PROBLEM_JSON},
             "body": refusal.body,
             "isBase64Encoded": False,
         }
@@ -131,6 +133,9 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
+    route_key = str(event.get("routeKey") or "")
+    if route_key.startswith("ANY "):  # the template's catch-all routes: a method we do not serve
+        return problems.method_not_allowed(_METHODS_OF_PATH.get(route_key[4:], ()))
     raw = event.get("body") or ""
     try:
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()

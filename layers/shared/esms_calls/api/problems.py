@@ -118,6 +118,15 @@ def refusal(
     )
 
 
+def method_not_allowed(allowed: tuple[str, ...]) -> Response[str]:
+    return problem(
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        f"this path answers {', '.join(allowed)} only",
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
 def _field_of(error: dict[str, Any]) -> str:
     ctx_field = (error.get("ctx") or {}).get("field")
     loc = [str(part) for part in error.get("loc", ())]
