@@ -54,6 +54,8 @@ def _whole_number(value: Any) -> Any:
         return int(value.strip())
     if isinstance(value, int):
         return value
+    if isinstance(value, float) and value.is_integer():  # JSON's 3.0 is the integer 3
+        return int(value)
     raise PydanticCustomError("int_type", "must be a whole number")
 
 
@@ -67,6 +69,8 @@ def _send_at(value: Any) -> Any:
 
 
 def _ivr(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value
