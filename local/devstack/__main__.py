@@ -139,8 +139,8 @@ def invoke_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m devstack invoke",
         description="Run one function once on an event file, like `sam local invoke -e`. "
-        "With a local stack running (at --stack-url; else on PORT when set; else on 3000 or "
-        "any port this checkout's stacks serve) the event runs there, in its "
+        "With a local stack running (at --stack-url; else on PORT when set; else any stack "
+        "of this checkout, on any port, or on 3000) the event runs there, in its "
         "environments and against its tables; otherwise against a moto server, tables and "
         "simulator started for this one invocation. The handler's return value is printed on "
         "stdout as JSON (on an error, Lambda's error object, and the exit code is 1); logs go "
@@ -231,13 +231,13 @@ def invoke(argv: Sequence[str]) -> int:
 
 
 def _candidates(stack_url: str | None) -> list[str]:
-    """Where to look for a running stack: the URL given; else PORT's when set; else the default
-    port, then every stack this checkout has running (on any port)."""
+    """Where to look for a running stack: the URL given; else PORT's when set; else the stacks
+    this checkout has running (on any port, the newest first), then the default port."""
     if stack_url:
         return [stack_url.rstrip("/")]
     if os.environ.get("PORT"):
         return [f"http://127.0.0.1:{os.environ['PORT']}"]
-    return [f"http://127.0.0.1:{config.DEFAULT_PORT}", *running.running_urls()]
+    return [*running.running_urls(), f"http://127.0.0.1:{config.DEFAULT_PORT}"]
 
 
 def _invoke_standalone(
@@ -282,4 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Everything is stopped by now. The interpreter's own teardown of what a long run left in
+    # memory (moto's items and stream records) can take minutes of garbage collection: skip it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

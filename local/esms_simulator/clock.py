@@ -26,6 +26,8 @@ def parse_duration(value: str | float | int) -> float:
         seconds = float(value)
     else:
         text = value.strip().lstrip("+").replace(" ", "")
+        if text.startswith("-"):
+            raise ValueError("the simulator's clock only moves forward")
         try:
             seconds = float(text)
         except ValueError:

@@ -62,6 +62,7 @@ def session() -> Iterator[requests.Session]:
         yield session
 
 
+@pytest.mark.timeout(RUN_TIMEOUT_SECONDS + 30)
 def test_every_check_in_every_mode_and_phase_finds_no_failure(
     schema_stack: RunningStack, figures: Callable[..., None]
 ) -> None:
