@@ -402,9 +402,7 @@ class LocalStack:
                 f"  (send dates honoured; its clock: {ahead})"
             )
             admin = f"{self.api_url}{SIMULATOR_PREFIX}"
-            lines.append(
-                f"  simulator  {admin}/presets   {admin}/rules   {admin}/clock   {admin}/calls"
-            )
+            lines.append(f"  simulator  {admin}/  (presets, rules, clock, calls, settings)")
             lines += _preset_lines(simulator.presets)
         else:
             lines.append(f"  eSMS       {self.provider.describe()}")
