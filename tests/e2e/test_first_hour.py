@@ -4,6 +4,7 @@ odd methods, status lines that agree with the problems, a quiet terminal, `make 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -44,6 +45,21 @@ def test_the_banner_shows_the_simulator_admin_address_and_every_preset(
     # ...and that address answers
     presets = httpx.get(f"{admin}presets", timeout=5).json()["presets"]
     assert [item["phone"] for item in presets] == [preset.phone for preset in PRESETS]
+
+
+def _banner(text: str) -> list[str]:
+    """The banner's lines, numbers (ports, counts, times) as N."""
+    lines = text.splitlines()
+    start = next(n for n, line in enumerate(lines) if line == "Local stack of template.yaml")
+    end = next(n for n in range(start, len(lines)) if lines[n].startswith("Ready:"))
+    return [re.sub(r"[0-9]+", "N", line) for line in lines[start : end + 1]]
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/local-stack.md"])
+def test_the_documented_banner_is_the_one_make_run_prints(
+    busy_stack: RunningStack, document: str
+) -> None:
+    assert _banner((ROOT / document).read_text("utf-8")) == _banner(busy_stack.output())
 
 
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "PUT"])
