@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,14 +20,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "local")]  # services reads the template with devstack's reader
+from services import free_port, stop_group  # noqa: E402
+
 FRESH_TARGET_SECONDS, AGAIN_TARGET_SECONDS = 60.0, 10.0
 DEADLINE_SECONDS = 600.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _children_cpu_seconds() -> float:
@@ -70,13 +66,7 @@ def time_to_ready(checkout: Path, port: int) -> tuple[float, float]:
             raise RuntimeError("make run did not get ready:\n" + "".join(seen[-40:]))
         elapsed = time.monotonic() - started
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        stop_group(process, signal.SIGINT, timeout=30)  # Ctrl-C
         reader.join(5)
     return elapsed, _children_cpu_seconds() - cpu_before
 
@@ -85,7 +75,7 @@ def rows() -> list[tuple[str, str, str, str]]:
     with tempfile.TemporaryDirectory(prefix="first-run-") as tmp:
         checkout = Path(tmp) / "esms-calls"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(checkout)], check=True)
-        port = _free_port()
+        port = free_port()
         (fresh, fresh_cpu), (again, again_cpu) = [time_to_ready(checkout, port) for _ in "12"]
     load = os.getloadavg()[0]
     return [
