@@ -96,6 +96,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Both linters: cfn-lint from .venv (current rules), and SAM's own `validate --lint`. Neither
 # needs AWS credentials; an AWS_PROFILE naming a profile this machine lacks would still stop

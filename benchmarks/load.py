@@ -98,7 +98,7 @@ def rows(count: int) -> list[tuple]:
                 return [("local stack", "n/a", "", f"did not start: {tail}")]
             time.sleep(0.1)
         base = url_file.read_text().strip()
-        from esms_calls.signing import callback_token
+        from esms_calls.domain.signing import callback_token
         from tests.support import callbacks
 
         with httpx.Client(

@@ -4,6 +4,8 @@ fresh clone's first `make run` and a restart (first_run.py).
 Prints one table. Run from the repository root with the project's .venv (`make bench` does);
 `make build` must have produced .aws-sam/build. BENCH_COLD_RUNS (default 15), BENCH_WARM_ROUNDS
 (default 300) and BENCH_LOAD_REQUESTS (default 300) trade time for steadier numbers.
+BENCH_BASELINE_BUILD=<another checkout>/.aws-sam/build adds that build's cold starts to the same
+interleaved run (rows marked "baseline"): before/after a change, against one floor.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def seed_calls(stack, count: int) -> list[dict]:
     """Call records to send callbacks to: one fresh call per cold callback process, so each one
     takes the happy path (first final report, one UpdateItem)."""
     from esms_calls.domain.calls import Call, CallSpec, CallStatus
-    from esms_calls.signing import callback_token
+    from esms_calls.domain.signing import callback_token
     from esms_calls.storage import items
     from esms_calls.storage.dynamodb import to_attributes
     from tests.support import callbacks
@@ -117,6 +119,11 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
     env = coldstart.ColdEnv(WORK, coldstart.python313())
     env.prepare(boto3.__version__)
     variants = {"compiled": env.artifacts(compiled=True), "no .pyc": env.artifacts(compiled=False)}
+    baseline = os.environ.get("BENCH_BASELINE_BUILD")
+    if baseline:
+        variants["compiled, baseline"] = env.artifacts(
+            compiled=True, build=Path(baseline), name="baseline"
+        )
     with local_stack() as stack:
         floor = coldstart.Scenario(
             "floor", env.command(coldstart.FLOOR), env.environ(None, None, {})

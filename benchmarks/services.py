@@ -142,6 +142,8 @@ def local_stack() -> Iterator[Stack]:
             "EsmsCredentialsSecretArn": esms_secret,
             "CallbackSigningSecret": signing_secret,
             "AWS::StackName": stack_name,
+            # No list is fanned out here: the queue only has to be named.
+            "CallsQueue": f"{endpoint}/123456789012/{stack_name}-calls",
         }
         env = {
             fn: function_environment(fn, overrides) for fn in ("CallsFunction", "CallbackFunction")

@@ -127,9 +127,9 @@ def _run(rounds: int) -> list[PathResult]:
 
     from devstack.template import create_tables
     from esms_calls import dependencies
-    from esms_calls.signing import callback_token
-    from esms_calls.storage.dynamodb import dynamodb_client
+    from esms_calls.domain.signing import callback_token
     from tests.support import callbacks, events
+    from tests.support.clients import dynamodb_client
     from tests.support.fake_esms import FakeEsms
     from tests.support.lambda_context import FakeLambdaContext
 

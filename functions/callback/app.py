@@ -4,6 +4,7 @@ the logic is in the layer."""
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from esms_calls import dependencies
 from esms_calls.api.callback_api import resolve
 from esms_calls.observability import logger, metrics
 
@@ -16,9 +17,8 @@ tracer = Tracer(patch_modules=["botocore"])
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("action") == "reconcile":
-        # Imported on first use: the provider client (httpx) is not needed for callbacks.
-        from esms_calls.usecases.reconcile import reconcile
-
+        # Built on first use: the provider client (httpx) is not needed for callbacks.
+        reconcile = dependencies.root().reconcile
         remaining = context.get_remaining_time_in_millis() / 1000
         return reconcile(time_budget_seconds=remaining).__dict__
     return resolve(event, context)

@@ -133,8 +133,7 @@ def calls_queue(tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Call
     queue = create_calls_queue(uuid.uuid4().hex[:8])
     monkeypatch.setenv("CALLS_QUEUE_URL", queue.url)
     monkeypatch.setenv("FAN_OUT_THRESHOLD", str(parameter_default("FanOutThreshold")))
-    dependencies.get_settings.cache_clear()
-    dependencies.calls_queue.cache_clear()
+    dependencies.reset()
     return queue
 
 

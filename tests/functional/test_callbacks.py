@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from esms_calls.storage.dynamodb import dynamodb_client
 from tests.support import events
 from tests.support.callbacks import (
     PROVIDER_EXAMPLE_QUERY,
@@ -20,6 +19,7 @@ from tests.support.callbacks import (
     filled,
     report_query,
 )
+from tests.support.clients import dynamodb_client
 from tests.support.dynamodb_requests import counting_requests
 from tests.support.fake_esms import body_of
 from tests.support.metrics import emitted
@@ -289,7 +289,7 @@ def test_a_callback_for_an_unknown_call_is_kept_and_answered_200(
     invoke_callback: Invoke, tables, esms
 ) -> None:
     # Given a valid token for a call id we have no record of
-    from esms_calls.signing import callback_url
+    from esms_calls.domain.signing import callback_url
     from tests.functional.conftest import PUBLIC_BASE_URL, SIGNING_KEY
 
     call_id = "ab" * 16

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from esms_calls.signing import callback_token
+from esms_calls.domain.signing import callback_token
 from esms_calls.usecases import place_call
 from tests.functional.conftest import PUBLIC_BASE_URL, SIGNING_KEY
 from tests.support import events

@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from esms_calls import dependencies
+from esms_calls.domain.signing import callback_token
 from esms_calls.observability import logger
-from esms_calls.signing import callback_token
 from tests.support import events
 from tests.support.fake_esms import body_of
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from esms_calls.storage.dynamodb import dynamodb_client
 from tests.support import events
 from tests.support.callbacks import appended, callback_event, report_query
+from tests.support.clients import dynamodb_client
 from tests.support.fake_esms import accept, body_of, raises, refuse
 from tests.support.lambda_context import FakeLambdaContext
 

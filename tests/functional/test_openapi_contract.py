@@ -14,8 +14,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from esms_calls.api.openapi import openapi_json
-from esms_calls.storage.dynamodb import dynamodb_client
 from tests.support import events
+from tests.support.clients import dynamodb_client
 from tests.support.fake_esms import FakeEsms, body_of, raises, refuse
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"

@@ -16,8 +16,8 @@ import pytest
 
 from devstack.template import load_template
 from esms_calls import dependencies
-from esms_calls.storage.dynamodb import dynamodb_client
 from tests.support.callbacks import appended, callback_event, report_query
+from tests.support.clients import dynamodb_client
 from tests.support.events import load_event
 from tests.support.fake_esms import FakeEsms, refuse
 from tests.support.lambda_context import FakeLambdaContext
@@ -101,7 +101,7 @@ def test_a_refused_call_produces_one_failed_outcome_event(
 @pytest.fixture
 def due_at_once(monkeypatch: pytest.MonkeyPatch, tables: dict[str, str]) -> None:
     monkeypatch.setenv("RECONCILE_AFTER_SECONDS", "0")
-    dependencies.get_settings.cache_clear()
+    dependencies.reset()
 
 
 def test_an_expired_call_produces_one_outcome_event(

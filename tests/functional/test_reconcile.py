@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from esms_calls import dependencies
-from esms_calls.storage.dynamodb import dynamodb_client
 from tests.support import events
 from tests.support.callbacks import appended, callback_event, report_query
+from tests.support.clients import dynamodb_client
 from tests.support.dynamodb_requests import counting_requests
 from tests.support.events import load_event
 from tests.support.fake_esms import body_of, raises
@@ -49,7 +49,7 @@ def due_at_once(monkeypatch: pytest.MonkeyPatch, tables) -> None:
     """Calls are due for reconciliation as soon as they are placed."""
     monkeypatch.setenv("RECONCILE_AFTER_SECONDS", "0")
     monkeypatch.setenv("RECONCILE_RETRY_SECONDS", "600")
-    dependencies.get_settings.cache_clear()
+    dependencies.reset()
 
 
 def place(invoke_calls: Invoke, esms, n: int = 1) -> list[dict[str, Any]]:
@@ -191,7 +191,7 @@ def test_a_run_with_many_open_calls_stops_within_its_count_bound(
     # Given 30 open calls and runs bounded to 12 calls
     place(invoke_calls, esms, 30)
     monkeypatch.setenv("RECONCILE_MAX_CALLS", "12")
-    dependencies.get_settings.cache_clear()
+    dependencies.reset()
     esms.then(*[not_found_yet] * 30)
     # When the reconciliation runs, without a scan
     with counting_requests() as requests:

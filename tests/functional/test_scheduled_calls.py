@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from esms_calls.api.requests import REQUEST_ID_PATTERN
+from esms_calls.domain.ids import REQUEST_ID_PATTERN
 from esms_calls.triggers.call_lists import InvalidTrigger
 from tests.support.fake_esms import FakeEsms
 from tests.support.queues import CallsQueue

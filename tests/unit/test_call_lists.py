@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from esms_calls.api.requests import REQUEST_ID_PATTERN
 from esms_calls.domain.calls import CallSpec
+from esms_calls.domain.ids import REQUEST_ID_PATTERN
 from esms_calls.domain.orders import CallOrder, TriggerKind
 from esms_calls.errors import QueueUnavailable
 from esms_calls.settings import Settings
-from esms_calls.storage import calls_queue
-from esms_calls.storage.calls_queue import CallsQueue, from_message, to_message
+from esms_calls.storage.calls_queue import CallsQueue, to_message
 from esms_calls.usecases.place_calls import request_id_prefix
 
 pytestmark = pytest.mark.unit
@@ -62,13 +61,15 @@ def test_derived_request_ids_are_valid_and_depend_on_the_run_only(trigger: Trigg
 
 def order(index: int) -> CallOrder:
     spec = CallSpec(phone="0912345678", template_id="1")
-    return CallOrder(TriggerKind.SCHEDULE, index, f"sch:abc:{index}", spec)
+    return CallOrder(
+        trigger=TriggerKind.SCHEDULE, index=index, request_id=f"sch:abc:{index}", spec=spec
+    )
 
 
 def test_a_message_maps_back_to_its_order() -> None:
-    assert from_message(to_message(order(7))) == order(7)
+    assert CallOrder.model_validate_json(to_message(order(7))) == order(7)
     with pytest.raises(ValidationError):
-        from_message(json.dumps({"v": 2, "request_id": "x"}))
+        CallOrder.model_validate_json(json.dumps({"v": 2, "request_id": "x"}))
 
 
 class ScriptedSqs:
@@ -85,40 +86,30 @@ class ScriptedSqs:
         return {"Failed": [f for f in failing if f["Id"] in ids]}
 
 
-@pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch) -> Any:
-    def install(client: ScriptedSqs) -> ScriptedSqs:
-        monkeypatch.setattr(calls_queue, "sqs_client", lambda: client)
-        return client
-
-    return install
-
-
-def test_orders_go_out_ten_to_a_request(sqs: Any) -> None:
-    client = sqs(ScriptedSqs())
-    CallsQueue(QUEUE_URL).send([order(i) for i in range(25)])
+def test_orders_go_out_ten_to_a_request() -> None:
+    client = ScriptedSqs()
+    CallsQueue(client, QUEUE_URL).send([order(i) for i in range(25)])
     assert sorted(len(batch) for batch in client.sent) == [5, 10, 10]
 
 
-def test_entries_the_queue_failed_are_sent_again(sqs: Any) -> None:
-    client = sqs(ScriptedSqs([{"Id": "3", "SenderFault": False, "Code": "InternalError"}]))
-    CallsQueue(QUEUE_URL).send([order(i) for i in range(5)])
+def test_entries_the_queue_failed_are_sent_again() -> None:
+    client = ScriptedSqs([{"Id": "3", "SenderFault": False, "Code": "InternalError"}])
+    CallsQueue(client, QUEUE_URL).send([order(i) for i in range(5)])
     assert client.sent == [["0", "1", "2", "3", "4"], ["3"]]
 
 
-def test_entries_refused_for_our_fault_or_failing_every_round_fail_the_send(sqs: Any) -> None:
+def test_entries_refused_for_our_fault_or_failing_every_round_fail_the_send() -> None:
     ours = [{"Id": "0", "SenderFault": True, "Code": "InvalidMessageContents"}]
-    sqs(ScriptedSqs(ours))
     with pytest.raises(QueueUnavailable):
-        CallsQueue(QUEUE_URL).send([order(0)])
+        CallsQueue(ScriptedSqs(ours), QUEUE_URL).send([order(0)])
     theirs = [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]
-    client = sqs(ScriptedSqs(theirs, theirs, theirs))
+    client = ScriptedSqs(theirs, theirs, theirs)
     with pytest.raises(QueueUnavailable):
-        CallsQueue(QUEUE_URL).send([order(0)])
+        CallsQueue(client, QUEUE_URL).send([order(0)])
     assert len(client.sent) == 3
 
 
 def test_without_a_queue_nothing_can_be_queued() -> None:
-    CallsQueue(None).send([])  # nothing to send: fine
+    CallsQueue(ScriptedSqs(), None).send([])  # nothing to send: fine
     with pytest.raises(QueueUnavailable):
-        CallsQueue(None).send([order(0)])
+        CallsQueue(ScriptedSqs(), None).send([order(0)])

@@ -7,10 +7,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from esms_calls.esms.client import EsmsClient, EsmsCredentials
-from esms_calls.esms.codes import RefusalKind
-from esms_calls.esms.errors import ProviderTimeout, ProviderUnavailable
-from esms_calls.esms.models import Accepted, Refused, SendStatus
+from esms_calls.domain.calls import CallSpec
+from esms_calls.domain.provider import Accepted, RefusalKind, Refused, SendStatus
+from esms_calls.errors import ProviderTimeout, ProviderUnavailable
+from esms_calls.esms.client import EsmsClient
+from esms_calls.esms.models import EsmsCredentials
 from tests.support.fake_esms import FakeEsms, raises, refuse, status
 
 CREDS = EsmsCredentials(api_key=SecretStr("KEY-123"), secret_key=SecretStr("SECRET-456"))
@@ -28,7 +29,7 @@ def client_for(fake: FakeEsms) -> EsmsClient:
 
 def make_call(fake: FakeEsms) -> Accepted | Refused:
     return client_for(fake).make_call(
-        {"Phone": "0912345678", "TemplateId": "7"},
+        CallSpec(phone="0912345678", template_id="7"),
         request_id="r-1",
         callback_url="https://api.test/callbacks/esms/c/t",
     )
@@ -124,7 +125,7 @@ def test_no_answer_in_time_is_a_timeout() -> None:
 def test_the_read_timeout_shrinks_to_the_time_left() -> None:
     fake = FakeEsms()
     client_for(fake).make_call(
-        {"Phone": "0912345678", "TemplateId": "7"},
+        CallSpec(phone="0912345678", template_id="7"),
         request_id="r",
         callback_url=None,
         time_budget=0.5,

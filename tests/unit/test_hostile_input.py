@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from esms_calls.api.aliases import PROVIDER_NAMES
-from esms_calls.api.requests import PlaceCallRequest
 from esms_calls.domain.reports import REPORT_FIELDS, parse_report, query_values
+from esms_calls.requests.aliases import PROVIDER_NAMES
+from esms_calls.requests.calls import PlaceCallRequest
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=60),

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from esms_calls.api.requests import PlaceCallRequest
+from esms_calls.requests.calls import PlaceCallRequest
 
 
 def errors_of(body: dict) -> dict[str, str]:

@@ -1,4 +1,4 @@
-from esms_calls.signing import callback_token, callback_url, token_is_valid
+from esms_calls.domain.signing import callback_token, callback_url, token_is_valid
 
 KEY = b"k" * 32
 

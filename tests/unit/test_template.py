@@ -49,6 +49,7 @@ RESOLUTION = {
     "CallbackSigningSecret": SECRET_ARN + "sign-AbCdEf",
     "EsmsCredentialsSecretArn": SECRET_ARN + "esms-credentials-AbCdEf",
     "AWS::StackName": "esms-calls-test",
+    "CallsQueue": "https://sqs.ap-southeast-1.amazonaws.com/123456789012/esms-calls-test-calls",
 }
 
 # Runtime-provided packages that must never ship in the layer (cold start, version skew).

@@ -1,87 +1,267 @@
-"""The long-lived collaborators, built on first use and kept for the execution environment."""
+"""The composition root: the only place that reads the settings and the secrets and builds the
+AWS clients, the repositories, the provider client and the idempotency wiring, and hands them
+to the use cases.
+
+Everything is built on first use and kept for the execution environment, so a route builds only
+what it uses (a callback never builds the provider client, nor loads httpx). `root()` is the one
+instance; `reset()` forgets it, and with it every client, value and setting it had built.
+"""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from esms_calls import credentials
-from esms_calls.settings import get_settings
-from esms_calls.storage.calls import CallsRepository
-from esms_calls.storage.calls_queue import CallsQueue
-from esms_calls.storage.open_calls import OpenCallsRepository
-from esms_calls.storage.reports import ReportsRepository
+from esms_calls.settings import Settings
 
 if TYPE_CHECKING:
-    # Imported when first built: the callback path never loads httpx.
     import httpx
 
     from esms_calls.esms.client import EsmsClient
+    from esms_calls.esms.models import EsmsCredentials
+    from esms_calls.storage.calls import CallsRepository
+    from esms_calls.storage.calls_queue import CallsQueue
+    from esms_calls.storage.dynamodb import Table
+    from esms_calls.storage.open_calls import OpenCallsRepository
+    from esms_calls.storage.parameters import ParameterReader, SecretsReader
+    from esms_calls.storage.reports import ReportsRepository
+    from esms_calls.usecases.get_call import GetCall
+    from esms_calls.usecases.place_call import PlaceCall
+    from esms_calls.usecases.place_calls import PlaceCalls
+    from esms_calls.usecases.place_queued_call import PlaceQueuedCall
+    from esms_calls.usecases.receive_callback import ReceiveCallback
+    from esms_calls.usecases.reconcile import Reconcile
+
+# Secrets rotate rarely; five minutes bounds how long a rotated key keeps being used.
+_SECRET_MAX_AGE_SECONDS = 300
+_PARAMETER_MAX_AGE_SECONDS = 3600
+
+# Imports below happen inside the builders: what a route does not use, it does not load.
 
 
-@cache
-def calls_repository() -> CallsRepository:
-    settings = get_settings()
-    return CallsRepository(settings.calls_table_name, settings.dedupe_table_name)
+class Dependencies:
+    def __init__(self, settings: Settings, *, esms_transport: httpx.BaseTransport | None = None):
+        self.settings = settings
+        self._esms_transport = esms_transport
+
+    # -- AWS clients -------------------------------------------------------------------------
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        from esms_calls.storage import aws
+
+        return aws.client("dynamodb")
+
+    @cached_property
+    def sqs(self) -> Any:
+        from esms_calls.storage import aws
+
+        return aws.client("sqs")
+
+    @cached_property
+    def _secrets(self) -> SecretsReader:
+        from esms_calls.storage import aws
+        from esms_calls.storage.parameters import SecretsReader
+
+        return SecretsReader(aws.client("secretsmanager"))
+
+    @cached_property
+    def _parameters(self) -> ParameterReader:
+        from esms_calls.storage import aws
+        from esms_calls.storage.parameters import ParameterReader
+
+        return ParameterReader(aws.client("ssm"))
+
+    # -- Secrets and deployment values: from the environment locally, else Secrets Manager/SSM -
+
+    def esms_credentials(self) -> EsmsCredentials:
+        from esms_calls.esms.models import EsmsCredentials
+
+        settings = self.settings
+        if settings.esms_api_key and settings.esms_secret_key:
+            return EsmsCredentials(
+                api_key=settings.esms_api_key, secret_key=settings.esms_secret_key
+            )
+        name = _configured(settings.esms_credentials_secret)
+        return EsmsCredentials.model_validate(
+            self._secrets.json(name, max_age=_SECRET_MAX_AGE_SECONDS)
+        )
+
+    def callback_signing_key(self) -> bytes:
+        settings = self.settings
+        if settings.callback_signing_key:
+            return settings.callback_signing_key.get_secret_value().encode()
+        name = _configured(settings.callback_signing_secret)
+        return self._secrets.text(name, max_age=_SECRET_MAX_AGE_SECONDS).encode()
+
+    def public_base_url(self) -> str:
+        settings = self.settings
+        if settings.public_base_url:
+            return settings.public_base_url.rstrip("/")
+        name = _configured(settings.public_base_url_parameter)
+        return self._parameters.text(name, max_age=_PARAMETER_MAX_AGE_SECONDS).rstrip("/")
+
+    def callback_url(self, call_id: str) -> str:
+        from esms_calls.domain.signing import callback_url
+
+        return callback_url(self.public_base_url(), self.callback_signing_key(), call_id)
+
+    # -- Adapters ----------------------------------------------------------------------------
+
+    def _table(self, name: str) -> Table:
+        from esms_calls.storage.dynamodb import Table
+
+        return Table(self.dynamodb, name)
+
+    @cached_property
+    def calls_repository(self) -> CallsRepository:
+        from esms_calls.storage.calls import CallsRepository
+
+        return CallsRepository(
+            self._table(self.settings.calls_table_name),
+            self._table(self.settings.dedupe_table_name),
+        )
+
+    @cached_property
+    def reports_repository(self) -> ReportsRepository:
+        from esms_calls.storage.reports import ReportsRepository
+
+        return ReportsRepository(self._table(self.settings.calls_table_name))
+
+    @cached_property
+    def open_calls_repository(self) -> OpenCallsRepository:
+        from esms_calls.storage.open_calls import OpenCallsRepository
+
+        return OpenCallsRepository(self._table(self.settings.calls_table_name))
+
+    @cached_property
+    def calls_queue(self) -> CallsQueue:
+        from esms_calls.storage.calls_queue import CallsQueue
+
+        return CallsQueue(self.sqs, self.settings.calls_queue_url)
+
+    @cached_property
+    def esms_client(self) -> EsmsClient:
+        from esms_calls.esms.client import EsmsClient
+
+        settings = self.settings
+        return EsmsClient(
+            settings.esms_base_url,
+            self.esms_credentials,
+            connect_timeout=settings.esms_connect_timeout_seconds,
+            read_timeout=settings.esms_read_timeout_seconds,
+            connect_retries=settings.esms_connect_retries,
+            transport=self._esms_transport,
+        )
+
+    # -- Use cases ---------------------------------------------------------------------------
+
+    @cached_property
+    def place_call(self) -> PlaceCall:
+        from esms_calls.storage.idempotency import IdempotentPlacement
+        from esms_calls.usecases.place_call import PlaceCall, PlacementTimes
+
+        settings = self.settings
+        return PlaceCall(
+            calls=self.calls_repository,
+            provider=self.esms_client,
+            callback_url=self.callback_url,
+            guard=IdempotentPlacement(
+                self._table(settings.dedupe_table_name),
+                self.calls_repository,
+                ttl_seconds=settings.idempotency_ttl_seconds,
+            ),
+            times=PlacementTimes(
+                request_id_ttl_seconds=settings.idempotency_ttl_seconds,
+                check_after_seconds=settings.reconcile_after_seconds,
+                retention_seconds=settings.call_retention_days * 86400,
+            ),
+        )
+
+    @cached_property
+    def place_calls(self) -> PlaceCalls:
+        from esms_calls.usecases.place_calls import PlaceCalls
+
+        return PlaceCalls(
+            place_call=self.place_call,
+            queue=self.calls_queue,
+            fan_out_threshold=self.settings.fan_out_threshold,
+        )
+
+    @cached_property
+    def place_queued_call(self) -> PlaceQueuedCall:
+        from esms_calls.usecases.place_queued_call import PlaceQueuedCall
+
+        return PlaceQueuedCall(place_call=self.place_call)
+
+    @cached_property
+    def get_call(self) -> GetCall:
+        from esms_calls.usecases.get_call import GetCall
+
+        return GetCall(calls=self.calls_repository)
+
+    @cached_property
+    def receive_callback(self) -> ReceiveCallback:
+        from esms_calls.usecases.receive_callback import ReceiveCallback
+
+        return ReceiveCallback(
+            reports=self.reports_repository, signing_key=self.callback_signing_key
+        )
+
+    @cached_property
+    def reconcile(self) -> Reconcile:
+        from esms_calls.usecases.reconcile import Reconcile, ReconcilePolicy
+
+        settings = self.settings
+        return Reconcile(
+            open_calls=self.open_calls_repository,
+            reports=self.reports_repository,
+            provider=lambda: self.esms_client,
+            policy=ReconcilePolicy(
+                horizon_seconds=settings.reconcile_horizon_seconds,
+                retry_seconds=settings.reconcile_retry_seconds,
+                max_calls=settings.reconcile_max_calls,
+            ),
+        )
+
+    def close(self) -> None:
+        if "esms_client" in self.__dict__:
+            self.esms_client.close()
 
 
-@cache
-def reports_repository() -> ReportsRepository:
-    return ReportsRepository(get_settings().calls_table_name)
+def _configured(name: str | None) -> str:
+    # Settings guarantees one source of each value; this only narrows the type.
+    if not name:
+        raise RuntimeError("settings validation should have refused this configuration")
+    return name
 
 
-@cache
-def open_calls_repository() -> OpenCallsRepository:
-    return OpenCallsRepository(get_settings().calls_table_name)
-
-
-@cache
-def calls_queue() -> CallsQueue:
-    return CallsQueue(get_settings().calls_queue_url)
-
-
+_lock = threading.Lock()
+_root: Dependencies | None = None
 # Tests and benchmarks put an in-process provider here (httpx's transport level); None = network.
 _esms_transport: httpx.BaseTransport | None = None
+
+
+def root() -> Dependencies:
+    """The execution environment's collaborators, built from the environment on first use."""
+    global _root
+    with _lock:
+        if _root is None:
+            _root = Dependencies(Settings.from_environ(), esms_transport=_esms_transport)
+        return _root
+
+
+def reset() -> None:
+    """Forget every collaborator and setting (tests and the local stack change the environment)."""
+    global _root
+    with _lock:
+        if _root is not None:
+            _root.close()
+        _root = None
 
 
 def use_esms_transport(transport: httpx.BaseTransport | None) -> None:
     global _esms_transport
     _esms_transport = transport
-    esms_client.cache_clear()
-
-
-@cache
-def esms_client() -> EsmsClient:
-    from esms_calls.esms.client import EsmsClient
-
-    settings = get_settings()
-    return EsmsClient(
-        settings.esms_base_url,
-        credentials.esms_credentials,
-        connect_timeout=settings.esms_connect_timeout_seconds,
-        read_timeout=settings.esms_read_timeout_seconds,
-        connect_retries=settings.esms_connect_retries,
-        transport=_esms_transport,
-    )
-
-
-def reset() -> None:
-    """Forget every cached collaborator and setting (tests and the local stack change the env)."""
-    for factory in (
-        calls_repository,
-        reports_repository,
-        open_calls_repository,
-        calls_queue,
-        esms_client,
-        get_settings,
-    ):
-        factory.cache_clear()
-    from esms_calls.storage import parameters
-    from esms_calls.storage.calls_queue import sqs_client
-    from esms_calls.storage.dynamodb import dynamodb_client
-    from esms_calls.usecases import place_call
-
-    dynamodb_client.cache_clear()
-    sqs_client.cache_clear()
-    place_call.reset_caches()
-    parameters.reset_caches()
+    reset()

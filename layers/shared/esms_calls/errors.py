@@ -1,4 +1,8 @@
-"""Errors of the service's own making, typed where they arise; mapped to HTTP in api/problems.py."""
+"""Errors of the service's own making, typed where they arise; mapped to HTTP in api/problems.py.
+
+Adapters translate what their libraries raise (botocore, Powertools' idempotency, httpx) into
+these at their boundary, so the use cases and the HTTP mapping know nothing of the libraries.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,12 @@ class RequestIdBoundToOtherPayload(ServiceError):
     """The request id was used within 24 h for a different call."""
 
 
+class RequestInProgress(ServiceError):
+    """A request with the same id is still being placed; its outcome is not known yet."""
+
+    retry_after_seconds = 1
+
+
 class CallbackForbidden(ServiceError):
     """A callback URL whose token is not the one we issued for its call."""
 
@@ -37,3 +47,18 @@ class StorageUnavailable(ServiceError):
 class QueueUnavailable(ServiceError):
     """The calls queue is not configured, or refused messages even after retries; the
     invocation fails so that its trigger retries it (deterministic request ids keep that safe)."""
+
+
+class ProviderError(ServiceError):
+    """The provider could not give a usable answer; the outcome of the request is unknown.
+    None of these carries a URL, a query or a credential."""
+
+    retry_after_seconds = 5
+
+
+class ProviderUnavailable(ProviderError):
+    """Unreachable, connection reset, 5xx, or an answer that is not the provider's JSON."""
+
+
+class ProviderTimeout(ProviderError):
+    """No answer in time: the call may or may not have been placed."""

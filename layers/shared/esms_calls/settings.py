@@ -1,13 +1,13 @@
 """One validated settings object, read from the environment once per execution environment.
 
-Nothing here runs at import time: `get_settings()` reads the environment on first use, so tests
-(and the local stack) set the environment first and call `get_settings.cache_clear()` to re-read.
+Nothing here runs at import time: the composition root (dependencies.py) reads the environment
+on first use, so tests (and the local stack) set the environment first and call
+`dependencies.reset()` to have it read again.
 """
 
 from __future__ import annotations
 
 import os
-from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -73,8 +73,3 @@ class Settings(BaseModel):
             if source.get(name.upper(), "") != ""
         }
         return cls.model_validate(values)
-
-
-@cache
-def get_settings() -> Settings:
-    return Settings.from_environ()

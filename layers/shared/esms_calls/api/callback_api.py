@@ -7,9 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from esms_calls import dependencies
 from esms_calls.api import problems
 from esms_calls.observability import logger
-from esms_calls.usecases.receive_callback import receive_callback
 
 app = APIGatewayHttpResolver()
 # A missing token is a wrong URL like a bad one: 403, nothing stored. Anything but 200 (a storage
@@ -20,6 +20,7 @@ problems.register(app, unknown_route=HTTPStatus.FORBIDDEN)
 @app.get("/callbacks/esms/<call_id>/<token>")
 def callback(call_id: str, token: str) -> Response[str]:
     logger.append_keys(call_id=call_id)
+    receive_callback = dependencies.root().receive_callback
     stored = receive_callback(call_id, token, app.current_event.raw_query_string or "")
     return Response(
         status_code=HTTPStatus.OK.value,

@@ -10,13 +10,16 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
+from esms_calls import dependencies
 from esms_calls.api import problems
 from esms_calls.api.problems import FieldError, Problem
-from esms_calls.api.requests import REQUEST_ID_PATTERN, PlaceCallRequest
 from esms_calls.api.responses import CallAccepted, CallView
+from esms_calls.domain.ids import REQUEST_ID_PATTERN
+from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
 from esms_calls.errors import InvalidCallRequest
 from esms_calls.observability import count, logger
-from esms_calls.usecases import get_call, place_call
+from esms_calls.requests.calls import PlaceCallRequest
+from esms_calls.usecases.place_call import new_request_id
 
 MAX_BODY_BYTES = 64 * 1024
 _FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -65,13 +68,14 @@ def create_call(
 ) -> Response[str]:
     if idempotency_key and body.request_id and idempotency_key != body.request_id:
         raise InvalidCallRequest("request_id", "differs from the Idempotency-Key header")
-    request_id = idempotency_key or body.request_id or place_call.new_request_id()
+    request_id = idempotency_key or body.request_id or new_request_id()
     count("CallsRequested")
     logger.append_keys(request_id=request_id)
+    place_call = dependencies.root().place_call
     place_call.register_lambda_context(app.lambda_context)
     remaining_ms = app.lambda_context.get_remaining_time_in_millis()
-    outcome = place_call.place_call(
-        place_call.PlaceCallCommand(request_id=request_id, spec=body.to_spec()),
+    outcome = place_call(
+        PlaceCallCommand(request_id=request_id, spec=body.to_spec()),
         remaining_seconds=remaining_ms / 1000,
     )
     logger.append_keys(call_id=outcome.call_id)
@@ -88,7 +92,7 @@ def create_call(
 )
 def read_call(call_id: str) -> Response[str]:
     logger.append_keys(call_id=call_id)
-    view = CallView.of(get_call.get_call(call_id))
+    view = CallView.of(dependencies.root().get_call(call_id))
     return Response(
         status_code=HTTPStatus.OK.value,
         content_type="application/json",
@@ -96,7 +100,7 @@ def read_call(call_id: str) -> Response[str]:
     )
 
 
-def _outcome_response(outcome: place_call.PlaceCallOutcome) -> Response[str]:
+def _outcome_response(outcome: PlaceCallOutcome) -> Response[str]:
     headers = {"Location": f"/calls/{outcome.call_id}"}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -136,6 +140,16 @@ def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
     route_key = str(event.get("routeKey") or "")
     if route_key.startswith("ANY "):  # the template's catch-all routes: a method we do not serve
         return problems.method_not_allowed(_METHODS_OF_PATH.get(route_key[4:], ()))
+    body = _body_text(event)
+    if isinstance(body, Response):
+        return body
+    if event.get("requestContext", {}).get("http", {}).get("method") != "POST":
+        return None
+    return _refuse_post_body(event, body)
+
+
+def _body_text(event: dict[str, Any]) -> str | Response[str]:
+    """The body as text, or the problem of a body too large or not UTF-8."""
     raw = event.get("body") or ""
     try:
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
@@ -150,11 +164,12 @@ def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
     try:
         if data is None:
             raise ValueError("undecodable body")
-        body = data.decode()
+        return data.decode()
     except ValueError:  # UnicodeDecodeError included
         return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is not UTF-8")
-    if event.get("requestContext", {}).get("http", {}).get("method") != "POST":
-        return None
+
+
+def _refuse_post_body(event: dict[str, Any], body: str) -> Response[str] | None:
     content_type = (event.get("headers") or {}).get("content-type", "").lower()
     if content_type.startswith(_FORM_CONTENT_TYPES):
         # Powertools would parse a form and report the whole body as one unknown field; the

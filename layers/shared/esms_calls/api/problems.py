@@ -6,6 +6,7 @@ callback function must not load the calls API's models or the provider client to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -15,24 +16,21 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from pydantic import BaseModel
 
-from esms_calls.api.aliases import FIELD_OF_PROVIDER_NAME
+from esms_calls.domain.provider import RefusalKind
 from esms_calls.errors import (
     CallbackForbidden,
     CallNotFound,
     InvalidCallRequest,
+    ProviderTimeout,
+    ProviderUnavailable,
     RequestIdBoundToOtherPayload,
+    RequestInProgress,
     StorageUnavailable,
 )
-from esms_calls.esms.codes import RefusalKind
-from esms_calls.esms.errors import ProviderTimeout, ProviderUnavailable
 from esms_calls.observability import logger
+from esms_calls.requests.errors import field_of
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:esms-calls:problem:"
@@ -128,15 +126,10 @@ def method_not_allowed(allowed: tuple[str, ...]) -> Response[str]:
 
 
 def _field_of(error: dict[str, Any]) -> str:
-    ctx_field = (error.get("ctx") or {}).get("field")
     loc = [str(part) for part in error.get("loc", ())]
     if loc and loc[0] == "header":
         return "Idempotency-Key" if loc[1:] == ["idempotency-key"] else ".".join(loc[1:])
-    if loc and loc[0] == "body":
-        loc = loc[1:]
-    if loc:
-        loc[0] = FIELD_OF_PROVIDER_NAME.get(loc[0], loc[0])
-    return ctx_field or ".".join(loc) or "body"
+    return field_of(error, skip=("body",))
 
 
 def _validation(exc: RequestValidationError) -> Response[str]:
@@ -155,89 +148,99 @@ def _retry_later(status: HTTPStatus, slug: str, detail: str, seconds: int) -> Re
     return problem(status, slug, detail, headers={"Retry-After": str(seconds)})
 
 
-def register(app: Any, *, unknown_route: HTTPStatus = HTTPStatus.NOT_FOUND) -> None:
-    """Install the mapping on a Powertools resolver."""
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response[str]:
-        return _validation(exc)
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _unsupported(_exc: Exception) -> Response[str]:
-        return problem(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send the call as JSON with Content-Type: application/json",
-        )
-
-    @app.exception_handler(InvalidCallRequest)
-    def _invalid_call(exc: InvalidCallRequest) -> Response[str]:
-        return problem(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "invalid-request",
-            "the request has invalid fields",
-            errors=[FieldError(field=exc.field, message=exc.message)],
-        )
-
-    @app.exception_handler([IdempotencyValidationError, RequestIdBoundToOtherPayload])
-    def _other_payload(_exc: Exception) -> Response[str]:
-        return problem(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "request-id-reused",
-            "this request id was used within 24 h for a different call; use a new request id",
-        )
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def _in_flight(_exc: Exception) -> Response[str]:
-        return _retry_later(
-            HTTPStatus.CONFLICT,
-            "request-in-progress",
-            "a request with this id is still being processed; retry shortly",
-            1,
-        )
-
-    @app.exception_handler(ProviderTimeout)
-    def _provider_timeout(exc: ProviderTimeout) -> Response[str]:
-        return _retry_later(
-            HTTPStatus.GATEWAY_TIMEOUT,
-            "provider-timeout",
-            f"{exc}; the outcome is unknown: retry with the same request id",
-            exc.retry_after_seconds,
-        )
-
-    @app.exception_handler(ProviderUnavailable)
-    def _provider_unavailable(exc: ProviderUnavailable) -> Response[str]:
-        return _retry_later(
-            HTTPStatus.BAD_GATEWAY,
-            "provider-unavailable",
-            f"{exc}; retry with the same request id",
-            exc.retry_after_seconds,
-        )
-
-    @app.exception_handler([StorageUnavailable, IdempotencyPersistenceLayerError])
-    def _storage(exc: Exception) -> Response[str]:
-        logger.warning("storage unavailable", extra={"error": type(exc).__name__})
-        return _retry_later(
-            HTTPStatus.SERVICE_UNAVAILABLE,
-            "storage-unavailable",
-            "storage is unavailable; nothing was half-written: retry (the same request id)",
-            StorageUnavailable.retry_after_seconds,
-        )
-
-    @app.exception_handler(CallNotFound)
-    def _no_call(_exc: Exception) -> Response[str]:
-        return problem(HTTPStatus.NOT_FOUND, "not-found", "no such call")
-
-    @app.exception_handler(CallbackForbidden)
-    def _forbidden(_exc: Exception) -> Response[str]:
-        return _forbidden_callback()
-
-    @app.exception_handler(NotFoundError)
-    def _no_route(_exc: Exception) -> Response[str]:
-        if unknown_route is HTTPStatus.FORBIDDEN:
-            return _forbidden_callback()
-        return problem(unknown_route, "not-found", "no such route")
+def _unsupported_media_type(_exc: Exception) -> Response[str]:
+    return problem(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "send the call as JSON with Content-Type: application/json",
+    )
 
 
-def _forbidden_callback() -> Response[str]:
+def _invalid_call(exc: InvalidCallRequest) -> Response[str]:
+    return problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "invalid-request",
+        "the request has invalid fields",
+        errors=[FieldError(field=exc.field, message=exc.message)],
+    )
+
+
+def _other_payload(_exc: Exception) -> Response[str]:
+    return problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "request-id-reused",
+        "this request id was used within 24 h for a different call; use a new request id",
+    )
+
+
+def _in_flight(exc: RequestInProgress) -> Response[str]:
+    return _retry_later(
+        HTTPStatus.CONFLICT,
+        "request-in-progress",
+        "a request with this id is still being processed; retry shortly",
+        exc.retry_after_seconds,
+    )
+
+
+def _provider_timeout(exc: ProviderTimeout) -> Response[str]:
+    return _retry_later(
+        HTTPStatus.GATEWAY_TIMEOUT,
+        "provider-timeout",
+        f"{exc}; the outcome is unknown: retry with the same request id",
+        exc.retry_after_seconds,
+    )
+
+
+def _provider_unavailable(exc: ProviderUnavailable) -> Response[str]:
+    return _retry_later(
+        HTTPStatus.BAD_GATEWAY,
+        "provider-unavailable",
+        f"{exc}; retry with the same request id",
+        exc.retry_after_seconds,
+    )
+
+
+def _storage(exc: StorageUnavailable) -> Response[str]:
+    logger.warning("storage unavailable", extra={"error": type(exc).__name__})
+    return _retry_later(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "storage-unavailable",
+        "storage is unavailable; nothing was half-written: retry (the same request id)",
+        exc.retry_after_seconds,
+    )
+
+
+def _no_call(_exc: Exception) -> Response[str]:
+    return problem(HTTPStatus.NOT_FOUND, "not-found", "no such call")
+
+
+def _forbidden_callback(_exc: Exception | None = None) -> Response[str]:
     return problem(HTTPStatus.FORBIDDEN, "forbidden", "this callback URL is not valid")
+
+
+def _no_route(_exc: Exception) -> Response[str]:
+    return problem(HTTPStatus.NOT_FOUND, "not-found", "no such route")
+
+
+# Each error type of ours (and Powertools' request errors) and its answer.
+_HANDLERS: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
+    (RequestValidationError, _validation),
+    (RequestUnsupportedContentType, _unsupported_media_type),
+    (InvalidCallRequest, _invalid_call),
+    (RequestIdBoundToOtherPayload, _other_payload),
+    (RequestInProgress, _in_flight),
+    (ProviderTimeout, _provider_timeout),
+    (ProviderUnavailable, _provider_unavailable),
+    (StorageUnavailable, _storage),
+    (CallNotFound, _no_call),
+    (CallbackForbidden, _forbidden_callback),
+]
+
+
+def register(app: Any, *, unknown_route: HTTPStatus = HTTPStatus.NOT_FOUND) -> None:
+    """Install the mapping on a Powertools resolver. `unknown_route` FORBIDDEN: a path outside
+    the routes is answered like a bad callback URL."""
+    for error_type, handler in _HANDLERS:
+        app.exception_handler(error_type)(handler)
+    no_route = _forbidden_callback if unknown_route is HTTPStatus.FORBIDDEN else _no_route
+    app.exception_handler(NotFoundError)(no_route)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, field_serializer
 
 from esms_calls.domain.calls import Call, CallOutcome, CallStatus
-from esms_calls.storage.items import iso
+from esms_calls.domain.times import iso
 
 
 class CallAccepted(BaseModel):

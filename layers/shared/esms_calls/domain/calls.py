@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -62,6 +63,21 @@ class CallSpec(BaseModel):
     wait_retry: int | None = None
 
 
+# The provider's spelling of each CallSpec field (shared/esms/README.md): the parameters the
+# client sends, and the aliases callers may use for them.
+PROVIDER_NAMES = {
+    "phone": "Phone",
+    "template_id": "TemplateId",
+    "send_date": "SendDate",
+    "number_forward": "NumberForward",
+    "ivr": "Ivr",
+    "time_wait_to_ivr": "TimeWaitToIvr",
+    "max_repeat": "MaxRepeat",
+    "max_retry": "MaxRetry",
+    "wait_retry": "WaitRetry",
+}
+
+
 class CallResult(BaseModel):
     """What the provider reported about a call (by callback or status query)."""
 
@@ -92,3 +108,23 @@ class Call(BaseModel):
     callbacks_received: int = 0
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenCall:
+    """A call not yet final, as the reconciliation sees it."""
+
+    call_id: str
+    status: CallStatus
+    sms_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenedCall:
+    """A call recorded for a request id: new, or the one an earlier attempt recorded."""
+
+    call: Call
+    first_attempt: (
+        bool  # False: an earlier attempt of this request id may have reached the provider
+    )

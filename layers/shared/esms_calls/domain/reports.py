@@ -41,6 +41,15 @@ _CALL_STATUS = {
 MAX_RAW_VALUE = 200
 
 
+class Stored(StrEnum):
+    """What storing a report did."""
+
+    APPLIED = "APPLIED"  # moved the call forward
+    DUPLICATE = "DUPLICATE"  # seen before: nothing written
+    KEPT = "KEPT"  # kept in the history and counted, status unchanged (late, odd, mismatched)
+    ORPHAN = "ORPHAN"  # no such call: kept raw on its own
+
+
 class ReportSource(StrEnum):
     CALLBACK = "CALLBACK"
     STATUS_QUERY = "STATUS_QUERY"
@@ -81,64 +90,77 @@ def query_values(raw_query: str) -> dict[str, str]:
     return values
 
 
-def parse_report(values: dict[str, str], source: ReportSource = ReportSource.CALLBACK) -> Report:
-    raw = {name: values[name] for name in REPORT_FIELDS if name in values}
-    odd: list[str] = []
+class _Reading:
+    """Reads a report's raw values, noting every one that is odd instead of raising."""
 
-    def integer(name: str) -> int | None:
-        text = raw.get(name, "")
+    def __init__(self, raw: dict[str, str]) -> None:
+        self.raw = raw
+        self.odd: list[str] = []
+
+    def integer(self, name: str) -> int | None:
+        text = self.raw.get(name, "")
         if text == "":
             return None
         try:
             return int(text)
         except ValueError:
-            odd.append(name)
+            self.odd.append(name)
             return None
 
-    send_status = integer("SendStatus")
-    status = _SEND_STATUS.get(send_status) if send_status is not None else None
-    if send_status is not None and status is None:
-        odd.append("SendStatus")
-    call_status_text = raw.get("CallStatus", "").upper().replace(" ", "").replace("_", "")
-    outcome = _CALL_STATUS.get(call_status_text)
-    if outcome is None:
-        odd.append("CallStatus")
-        outcome = CallOutcome.UNKNOWN
-    if send_status is None and call_status_text:
-        # Older pages omit SendStatus: a callback that names the call's outcome is its final one.
-        status = CallStatus.COMPLETED
-    price = None
-    if raw.get("Price"):
+    def status(self, send_status: int | None) -> CallStatus | None:
+        if send_status is None:
+            # Older pages omit SendStatus: a callback that names the call's outcome is its final.
+            return CallStatus.COMPLETED if self._call_status_text() else None
+        status = _SEND_STATUS.get(send_status)
+        if status is None:
+            self.odd.append("SendStatus")
+        return status
+
+    def outcome(self) -> CallOutcome:
+        outcome = _CALL_STATUS.get(self._call_status_text())
+        if outcome is None:
+            self.odd.append("CallStatus")
+            return CallOutcome.UNKNOWN
+        return outcome
+
+    def price(self) -> Decimal | None:
+        if not self.raw.get("Price"):
+            return None
         try:
-            price = Decimal(raw["Price"])
-            if not price.is_finite():
-                raise InvalidOperation
+            price = Decimal(self.raw["Price"])
+            if price.is_finite():
+                return price
         except InvalidOperation:
-            odd.append("Price")
-            price = None
-    duration = integer("CallDuration")
-    sent_result = integer("SentResult")
-    if odd:
+            pass
+        self.odd.append("Price")
+        return None
+
+    def _call_status_text(self) -> str:
+        return self.raw.get("CallStatus", "").upper().replace(" ", "").replace("_", "")
+
+
+def parse_report(values: dict[str, str], source: ReportSource = ReportSource.CALLBACK) -> Report:
+    raw = {name: values[name] for name in REPORT_FIELDS if name in values}
+    reading = _Reading(raw)
+    send_status = reading.integer("SendStatus")
+    status = reading.status(send_status)
+    result = CallResult(
+        call_status=reading.outcome(),
+        duration_seconds=reading.integer("CallDuration"),
+        ivr=raw.get("Ivr") or None,
+        price=reading.price(),
+        sent_result=reading.integer("SentResult"),
+        cid=raw.get("CID") or None,
+        send_status=send_status,
+    )
+    reference_id = raw.get("ReferenceId") or None
+    if reading.odd:
         return Report(
             source=source,
             raw=raw,
-            reference_id=raw.get("ReferenceId") or None,
+            reference_id=reference_id,
             status=None,
             result=None,
-            odd_fields=tuple(sorted(set(odd))),
+            odd_fields=tuple(sorted(set(reading.odd))),
         )
-    return Report(
-        source=source,
-        raw=raw,
-        reference_id=raw.get("ReferenceId") or None,
-        status=status,
-        result=CallResult(
-            call_status=outcome,
-            duration_seconds=duration,
-            ivr=raw.get("Ivr") or None,
-            price=price,
-            sent_result=sent_result,
-            cid=raw.get("CID") or None,
-            send_status=send_status,
-        ),
-    )
+    return Report(source=source, raw=raw, reference_id=reference_id, status=status, result=result)

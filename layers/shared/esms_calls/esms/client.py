@@ -13,16 +13,18 @@ from typing import Any
 
 import httpx
 
-from esms_calls.esms.codes import ACCEPTED, classify
-from esms_calls.esms.errors import ProviderTimeout, ProviderUnavailable
-from esms_calls.esms.models import (
+from esms_calls.domain.calls import PROVIDER_NAMES, CallSpec
+from esms_calls.domain.provider import (
+    ACCEPTED,
     Accepted,
-    EsmsCredentials,
     MakeCallAnswer,
     Refused,
     SendStatus,
     SendStatusAnswer,
+    classify,
 )
+from esms_calls.errors import ProviderTimeout, ProviderUnavailable
+from esms_calls.esms.models import EsmsCredentials
 
 # httpx logs every request line, query string included, at INFO; httpcore traces at DEBUG.
 # (observability.py quiets them too; this module must be safe on its own.)
@@ -60,14 +62,14 @@ class EsmsClient:
 
     def make_call(
         self,
-        params: Mapping[str, str],
+        spec: CallSpec,
         *,
         request_id: str,
         callback_url: str | None,
         time_budget: float | None = None,
     ) -> MakeCallAnswer:
-        """Place a call. `params` uses the provider's names (Phone, TemplateId, ...)."""
-        query = {**params, "RequestID": request_id}
+        """Place a call, its parameters spelled as the provider's page spells them."""
+        query = {**_provider_params(spec), "RequestID": request_id}
         if callback_url:
             query["CallbackUrl"] = callback_url
         body = self._get(_MAKE_CALL, query, time_budget)
@@ -137,6 +139,11 @@ class EsmsClient:
     def _refused(self, code: str, body: Mapping[str, Any]) -> Refused:
         kind, message = classify(code, _scrubbed(body.get("ErrorMessage"), self._credentials()))
         return Refused(code=code, kind=kind, message=message)
+
+
+def _provider_params(spec: CallSpec) -> dict[str, str]:
+    values = spec.model_dump(exclude_none=True)
+    return {PROVIDER_NAMES[name]: str(value) for name, value in values.items()}
 
 
 def _code(body: Mapping[str, Any], key: str) -> str:

@@ -1,24 +1,19 @@
-"""The calls queue (SQS): one message per call to place, sent ten to a request.
+"""The calls queue (SQS): one message per call to place, ten to a request, batches side by side.
 
 Sending is retry-safe without any bookkeeping: every message carries its call's deterministic
 request id, so a message sent twice (a retried invocation, a retried batch) is placed once and
-answered from the idempotency store the second time.
+answered from the idempotency store the second time. The message body is a `CallOrder`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
-from typing import Any, Literal
+from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field
 
-from esms_calls.domain.calls import CallSpec
-from esms_calls.domain.orders import CallOrder, TriggerKind
+from esms_calls.domain.orders import CallOrder
 from esms_calls.errors import QueueUnavailable
 
 # SendMessageBatch takes at most ten entries.
@@ -28,45 +23,15 @@ BATCH_SIZE = 10
 _SENDERS = 8
 # Rounds per batch: entries the queue failed on its side are sent again.
 _ROUNDS = 3
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
-
-
-class QueuedCall(BaseModel):
-    """The message body: a stored shape, versioned, mapped to and from `CallOrder`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    v: Literal[1] = 1
-    trigger: TriggerKind
-    index: int = Field(ge=0)
-    request_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,50}$")
-    spec: CallSpec
 
 
 def to_message(order: CallOrder) -> str:
-    return QueuedCall(
-        trigger=order.trigger, index=order.index, request_id=order.request_id, spec=order.spec
-    ).model_dump_json(exclude_none=True)
-
-
-def from_message(body: str) -> CallOrder:
-    """The order a message carries; pydantic's ValidationError when it is not one of ours."""
-    message = QueuedCall.model_validate_json(body)
-    return CallOrder(
-        trigger=message.trigger,
-        index=message.index,
-        request_id=message.request_id,
-        spec=message.spec,
-    )
-
-
-@cache
-def sqs_client() -> Any:
-    return boto3.client("sqs", config=_CONFIG)
+    return order.model_dump_json(exclude_none=True)
 
 
 class CallsQueue:
-    def __init__(self, queue_url: str | None) -> None:
+    def __init__(self, sqs: Any, queue_url: str | None) -> None:
+        self._sqs = sqs
         self._url = queue_url
 
     def send(self, orders: Sequence[CallOrder]) -> None:
@@ -89,7 +54,7 @@ class CallsQueue:
         error: Exception | None = None
         for _ in range(_ROUNDS):
             try:
-                response = sqs_client().send_message_batch(
+                response = self._sqs.send_message_batch(
                     QueueUrl=self._url,
                     Entries=[{"Id": key, "MessageBody": body} for key, body in pending.items()],
                 )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from esms_calls.domain.calls import Call, CallOutcome, CallResult, CallSpec, CallStatus
+from esms_calls.domain.times import iso, parse_iso
 
 # Open calls (not yet final) carry `open_shard` so the reconciliation can find them through the
 # sparse OpenCallsIndex without a scan; spreading them over a few partitions keeps writes cool.
@@ -19,14 +19,6 @@ OUTCOME_REFUSED = "REFUSED"
 
 def open_shard(call_id: str) -> str:
     return f"OPEN#{int(call_id[-2:], 16) % OPEN_SHARDS}"
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def call_item(call: Call, *, check_after: int, expires_at: int) -> dict[str, Any]:

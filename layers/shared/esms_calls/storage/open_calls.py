@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from esms_calls.domain.calls import CallStatus
+from esms_calls.domain.calls import CallStatus, OpenCall
+from esms_calls.domain.times import parse_iso
 from esms_calls.errors import StorageUnavailable
 from esms_calls.storage import items
-from esms_calls.storage.dynamodb import (
-    conditional_update,
-    dynamodb_client,
-    from_attributes,
-    to_attributes,
-)
+from esms_calls.storage.dynamodb import Table, from_attributes, to_attributes
 
 OPEN_CALLS_INDEX = "OpenCallsIndex"
 
 
-@dataclass(frozen=True)
-class OpenCall:
-    call_id: str
-    status: CallStatus
-    sms_id: str | None
-    created_at: datetime
-
-
 class OpenCallsRepository:
-    def __init__(self, calls_table: str) -> None:
-        self._table = calls_table
+    def __init__(self, calls: Table) -> None:
+        self._table = calls
 
     def due(self, now_epoch: int, limit: int) -> Iterator[OpenCall]:
         """Open calls whose `check_after` has come, oldest first within each shard."""
@@ -40,7 +26,7 @@ class OpenCallsRepository:
             start_key = None
             while limit > 0:
                 kwargs: dict[str, Any] = {
-                    "TableName": self._table,
+                    "TableName": self._table.name,
                     "IndexName": OPEN_CALLS_INDEX,
                     "KeyConditionExpression": "open_shard = :shard AND check_after <= :now",
                     "ExpressionAttributeValues": to_attributes(
@@ -51,7 +37,7 @@ class OpenCallsRepository:
                 if start_key:
                     kwargs["ExclusiveStartKey"] = start_key
                 try:
-                    page = dynamodb_client().query(**kwargs)
+                    page = self._table.client.query(**kwargs)
                 except (ClientError, BotoCoreError) as exc:
                     raise StorageUnavailable("could not list open calls") from exc
                 for raw in page.get("Items", []):
@@ -61,7 +47,7 @@ class OpenCallsRepository:
                         call_id=values["call_id"],
                         status=CallStatus(values["status"]),
                         sms_id=values.get("sms_id"),
-                        created_at=items.parse_iso(values["created_at"]),
+                        created_at=parse_iso(values["created_at"]),
                     )
                 start_key = page.get("LastEvaluatedKey")
                 if not start_key:
@@ -69,8 +55,7 @@ class OpenCallsRepository:
 
     def defer(self, call_id: str, until_epoch: int) -> None:
         """Look at this call again later (only while it is still open: settled calls left)."""
-        conditional_update(
-            self._table,
+        self._table.conditional_update(
             {"call_id": call_id},
             "SET check_after = :until",
             "attribute_exists(open_shard)",

@@ -9,13 +9,13 @@ and that tells duplicate from late or mismatched reports.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from esms_calls.domain.calls import CallOutcome, CallResult, CallStatus
-from esms_calls.domain.reports import Report, ReportSource
+from esms_calls.domain.reports import Report, ReportSource, Stored
+from esms_calls.domain.times import iso
 from esms_calls.storage import items
-from esms_calls.storage.dynamodb import conditional_update, put_if_absent
+from esms_calls.storage.dynamodb import Table
 
 # The history keeps every distinct report up to this many; later ones are only counted.
 MAX_HISTORY = 25
@@ -23,16 +23,9 @@ ORPHAN_PREFIX = "orphan#"
 ORPHAN_RETENTION_SECONDS = 90 * 86400
 
 
-class Stored(StrEnum):
-    APPLIED = "APPLIED"  # moved the call forward
-    DUPLICATE = "DUPLICATE"  # seen before: nothing written
-    KEPT = "KEPT"  # kept in the history and counted, status unchanged (late, odd, mismatched)
-    ORPHAN = "ORPHAN"  # no such call: kept raw on its own
-
-
 class ReportsRepository:
-    def __init__(self, calls_table: str) -> None:
-        self._table = calls_table
+    def __init__(self, calls: Table) -> None:
+        self._table = calls
 
     def record(self, call_id: str, report: Report, now: datetime) -> Stored:
         digest = report.digest
@@ -69,7 +62,7 @@ class ReportsRepository:
                 ":expired": CallStatus.EXPIRED.value,
                 ":rank": CallStatus.EXPIRED.rank,
                 ":result": items.result_item(CallResult(call_status=CallOutcome.UNKNOWN)),
-                ":now": items.iso(now),
+                ":now": iso(now),
                 ":outcome": CallOutcome.UNKNOWN.value,
             },
         )
@@ -103,7 +96,7 @@ class ReportsRepository:
             ":status": status.value,
             ":rank": status.rank,
             ":result": items.result_item(result),
-            ":now": items.iso(now),
+            ":now": iso(now),
             ":empty": [],
             ":entry": [entry],
             ":one": _counted(report),
@@ -134,7 +127,7 @@ class ReportsRepository:
         update = "SET updated_at = :now ADD callbacks_received :one, report_digests :digest"
         condition = "attribute_exists(call_id) AND NOT contains(report_digests, :d)"
         values: dict[str, Any] = {
-            ":now": items.iso(now),
+            ":now": iso(now),
             ":one": _counted(report),
             ":digest": {digest},
             ":d": digest,
@@ -152,14 +145,13 @@ class ReportsRepository:
     def _put_orphan(self, call_id: str, report: Report, digest: str, now: datetime) -> None:
         """A report for a call we do not have: kept raw, flagged, on an item of its own.
         The same orphan report again finds its item there and adds nothing."""
-        put_if_absent(
-            self._table,
+        self._table.put_if_absent(
             {
                 "call_id": f"{ORPHAN_PREFIX}{call_id}#{digest}",
                 "orphan_of": call_id,
                 "flag": "UNKNOWN_CALL",
                 "report": _history_entry(report, now, flag="UNKNOWN_CALL"),
-                "created_at": items.iso(now),
+                "created_at": iso(now),
                 "expires_at": int(now.timestamp()) + ORPHAN_RETENTION_SECONDS,
             },
             key_attribute="call_id",
@@ -168,7 +160,7 @@ class ReportsRepository:
     def _conditional_update(
         self, call_id: str, update: str, condition: str, values: dict[str, Any]
     ) -> dict[str, Any] | None:
-        return conditional_update(self._table, {"call_id": call_id}, update, condition, values)
+        return self._table.conditional_update({"call_id": call_id}, update, condition, values)
 
 
 def _counted(report: Report) -> int:
@@ -192,7 +184,7 @@ def _flag_for(report: Report, old: dict[str, Any]) -> str | None:
 
 def _history_entry(report: Report, now: datetime, flag: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "at": items.iso(now),
+        "at": iso(now),
         "source": report.source.value,
         "raw": report.raw,
     }

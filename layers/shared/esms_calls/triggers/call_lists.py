@@ -11,24 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from esms_calls.api.aliases import FIELD_OF_PROVIDER_NAME
-from esms_calls.api.requests import PlaceCallRequest
+from esms_calls import dependencies
 from esms_calls.domain.orders import TriggerKind
 from esms_calls.domain.phone import mask_phone
 from esms_calls.errors import ServiceError
 from esms_calls.observability import count, logger
+from esms_calls.requests.aliases import FIELD_OF_PROVIDER_NAME
+from esms_calls.requests.calls import PlaceCallRequest
+from esms_calls.requests.errors import field_of
 from esms_calls.triggers import EventKind
-from esms_calls.usecases import place_call
-from esms_calls.usecases.place_calls import (
-    EntryError,
-    InvalidEntry,
-    ListEntry,
-    PlaceCallsCommand,
-    place_calls,
-)
+from esms_calls.usecases.attempt import EntryError
+from esms_calls.usecases.place_calls import InvalidEntry, ListEntry, PlaceCallsCommand
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -88,21 +85,19 @@ class ScheduledInput(BaseModel):
         return self
 
 
-class RuleEvent(BaseModel):
-    """The parts of an EventBridge event used here: its identity and its detail."""
-
-    model_config = ConfigDict(extra="ignore")
+class RuleEvent(EventBridgeModel):
+    """An EventBridge event (Powertools' parser model), its detail one call or a list."""
 
     id: str = Field(min_length=1)
     source: str = Field(min_length=1)
-    detail_type: str = Field(alias="detail-type")
     detail: dict[str, Any]
 
 
 def handle_call_list(event: dict[str, Any], kind: EventKind, context: Any) -> dict[str, Any]:
     command = command_of(event, kind)
-    place_call.register_lambda_context(context)
-    report = place_calls(
+    root = dependencies.root()
+    root.place_call.register_lambda_context(context)
+    report = root.place_calls(
         command, remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000
     )
     return report.model_dump(mode="json")
@@ -133,7 +128,7 @@ def _envelope(
         return model.model_validate(data)
     except ValidationError as exc:
         errors = [
-            EntryError(field=_field_of(error, where), message=error["msg"])
+            EntryError(field=field_of(error, where, default="event"), message=error["msg"])
             for error in exc.errors()
         ]
         count("CallListsInvalid")
@@ -167,7 +162,10 @@ def _command(
         try:
             request = PlaceCallRequest.model_validate({**shared, **_our_names(raw)})
         except ValidationError as exc:
-            errors = [EntryError(field=_field_of(e, ""), message=e["msg"]) for e in exc.errors()]
+            errors = [
+                EntryError(field=field_of(e, default="event"), message=e["msg"])
+                for e in exc.errors()
+            ]
             invalid.append(InvalidEntry(index=index, errors=errors, phone=masked))
             continue
         if request.request_id and not own_ids:
@@ -193,17 +191,3 @@ def _our_names(values: Mapping[str, Any]) -> dict[str, Any]:
         ours = FIELD_OF_PROVIDER_NAME.get(name)
         renamed[ours if ours and ours not in values else name] = value
     return renamed
-
-
-def _field_of(error: Any, where: str) -> str:
-    ctx_field = (error.get("ctx") or {}).get("field")
-    if ctx_field:
-        return f"{where}.{ctx_field}" if where else str(ctx_field)
-    return _location(error.get("loc", ()), where)
-
-
-def _location(loc: Any, where: str) -> str:
-    parts = [str(part) for part in loc]
-    if parts:
-        parts[0] = FIELD_OF_PROVIDER_NAME.get(parts[0], parts[0])
-    return ".".join([where, *parts] if where else parts) or where or "event"

@@ -1,34 +1,30 @@
 """Place a call: claim the request id, record the call, ask the provider, record its answer.
 
-Idempotency (Powertools, keyed by request id, 24 h, payload validated) makes a repeated request
-answer from the stored outcome, refuses one with another payload, and answers 409 to one still in
-flight. Any exception releases the key, so only definitive outcomes (acceptance, refusal) are
-replayed. A released request id stays bound to its call (see CallsRepository.open_call): a retry
-after a timeout reuses the same call and CallbackUrl, and the provider's own RequestID check turns
-a second placement into a 124 answer, which then means "the first attempt got through".
+The guard (Powertools' Idempotency, keyed by request id, 24 h, payload validated) makes a
+repeated request answer from the stored outcome, refuses one with another payload, and one still
+in flight. Any exception releases the key, so only definitive outcomes (acceptance, refusal) are
+replayed. A released request id stays bound to its call (CallStore.open_call): a retry after a
+timeout reuses the same call and CallbackUrl, and the provider's own RequestID check turns a
+second placement into a 124 answer, which then means "the first attempt got through".
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from esms_calls import credentials, dependencies
-from esms_calls.domain.calls import Call, CallSpec, CallStatus
+from esms_calls.domain.calls import Call, CallSpec, CallStatus, OpenedCall
 from esms_calls.domain.phone import mask_phone
+from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome, Refusal
+from esms_calls.domain.provider import Accepted, MakeCallAnswer, RefusalKind
 from esms_calls.domain.send_date import from_provider_format
-from esms_calls.errors import InvalidCallRequest
-from esms_calls.esms.codes import RefusalKind, classify
-from esms_calls.esms.errors import ProviderTimeout
-from esms_calls.esms.models import Accepted, Refused
+from esms_calls.errors import InvalidCallRequest, ProviderTimeout
 from esms_calls.observability import count, count_by, logger
-from esms_calls.settings import get_settings
-from esms_calls.signing import callback_url
+from esms_calls.usecases.ports import CallPlacer, CallStore, Clock, PlacementGuard, utc_now
 
 # A send time this far in the past is taken as "now, with a little clock skew", not refused.
 _SEND_AT_GRACE = timedelta(seconds=60)
@@ -36,134 +32,113 @@ _SEND_AT_GRACE = timedelta(seconds=60)
 _RECORDING_RESERVE_SECONDS = 3.0
 
 
-class PlaceCallCommand(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True)
+class PlacementTimes:
+    """How long what a placement writes lives, and when the reconciliation first looks."""
 
-    request_id: str
-    spec: CallSpec
-
-
-class Refusal(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    kind: RefusalKind
-    message: str
-
-
-class PlaceCallOutcome(BaseModel):
-    """A definitive outcome: stored by the idempotency layer and replayed for 24 h."""
-
-    call_id: str
-    request_id: str
-    status: CallStatus
-    sms_id: str | None = None
-    refusal: Refusal | None = None
-    replayed: bool = False
+    request_id_ttl_seconds: int  # a request id is bound to its call this long
+    check_after_seconds: int  # a call with no result by then is queried
+    retention_seconds: int  # the call record expires after this
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def place_call(
-    command: PlaceCallCommand, *, remaining_seconds: float | None = None
-) -> PlaceCallOutcome:
-    outcome: PlaceCallOutcome = _idempotent_place_call()(
-        command=command, remaining_seconds=remaining_seconds
-    )
-    return outcome
+def payload_hash(spec: CallSpec) -> str:
+    return sha256(spec.model_dump_json().encode()).hexdigest()
 
 
-def register_lambda_context(lambda_context: Any) -> None:
-    """Lets the idempotency layer expire an in-flight claim when this invocation times out."""
-    _idempotency_config().register_lambda_context(lambda_context)
+class PlaceCall:
+    def __init__(
+        self,
+        *,
+        calls: CallStore,
+        provider: CallPlacer,
+        callback_url: Callable[[str], str],
+        guard: PlacementGuard,
+        times: PlacementTimes,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._calls = calls
+        self._provider = provider
+        self._callback_url = callback_url
+        self._guard = guard
+        self._times = times
+        self._clock = clock
+        self._guarded = guard.guard(self._place)
+
+    def __call__(
+        self, command: PlaceCallCommand, *, remaining_seconds: float | None = None
+    ) -> PlaceCallOutcome:
+        return self._guarded(command, remaining_seconds)
+
+    def register_lambda_context(self, lambda_context: Any) -> None:
+        """Lets the guard expire an in-flight claim when this invocation times out."""
+        self._guard.register_lambda_context(lambda_context)
+
+    def _place(
+        self, command: PlaceCallCommand, remaining_seconds: float | None
+    ) -> PlaceCallOutcome:
+        now = self._clock()
+        # Checked here, after the replay check, so that a replayed request whose send time has
+        # since passed still gets its original answer.
+        _refuse_a_past_send_date(command.spec, now)
+        opened = self._open(command, now)
+        call = opened.call
+        log = {
+            "call_id": call.call_id,
+            "request_id": call.request_id,
+            "phone": mask_phone(call.spec.phone),
+        }
+        if call.status is not CallStatus.PENDING:
+            # An earlier attempt recorded the provider's answer but could not store its outcome.
+            logger.info("request already settled by an earlier attempt", extra=log)
+            return PlaceCallOutcome.of(call)
+        answer = self._ask_provider(call, remaining_seconds)
+        # The guard records the answer on the call together with the stored outcome, when this
+        # returns: one write instead of two.
+        return _outcome(call, answer, opened, log)
+
+    def _open(self, command: PlaceCallCommand, now: datetime) -> OpenedCall:
+        epoch = int(now.timestamp())
+        return self._calls.open_call(
+            Call(
+                call_id=uuid.uuid4().hex,
+                request_id=command.request_id,
+                spec=command.spec,
+                status=CallStatus.PENDING,
+                created_at=now,
+                updated_at=now,
+            ),
+            payload_hash=payload_hash(command.spec),
+            binding_expires_at=epoch + self._times.request_id_ttl_seconds,
+            check_after=epoch + self._times.check_after_seconds,
+            expires_at=epoch + self._times.retention_seconds,
+        )
+
+    def _ask_provider(self, call: Call, remaining_seconds: float | None) -> MakeCallAnswer:
+        budget = None
+        if remaining_seconds is not None:
+            budget = remaining_seconds - _RECORDING_RESERVE_SECONDS
+            if budget < 1:
+                raise ProviderTimeout("not enough time left to ask the provider")
+        return self._provider.make_call(
+            call.spec,
+            request_id=call.request_id,
+            callback_url=self._callback_url(call.call_id),
+            time_budget=budget,
+        )
 
 
-@cache
-def _idempotency_config() -> Any:
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-
-    return IdempotencyConfig(
-        event_key_jmespath="request_id",
-        payload_validation_jmespath="spec",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=get_settings().idempotency_ttl_seconds,
-        response_hook=_mark_replayed,
-    )
-
-
-@cache
-def _idempotent_place_call() -> Any:
-    from aws_lambda_powertools.utilities.idempotency import idempotent_function
-    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
-        PydanticSerializer,
-    )
-
-    from esms_calls.storage.idempotency import OutcomeRecordingStore
-
-    return idempotent_function(
-        _place_call,
-        data_keyword_argument="command",
-        persistence_store=OutcomeRecordingStore(
-            get_settings().dedupe_table_name, call_update_for=_call_update_for
-        ),
-        config=_idempotency_config(),
-        output_serializer=PydanticSerializer(model=PlaceCallOutcome),
-        key_prefix="place-call",
-    )
-
-
-def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
-    """Powertools calls this with the stored outcome when it answers from the store."""
-    outcome: PlaceCallOutcome = response
-    return outcome.model_copy(update={"replayed": True})
-
-
-def _place_call(command: PlaceCallCommand, remaining_seconds: float | None) -> PlaceCallOutcome:
-    settings = get_settings()
-    now = datetime.now(UTC)
-    spec = command.spec
-    # Checked here, after the replay check, so that a replayed request whose send time has since
-    # passed still gets its original answer.
+def _refuse_a_past_send_date(spec: CallSpec, now: datetime) -> None:
     if spec.send_date and from_provider_format(spec.send_date) < now - _SEND_AT_GRACE:
         raise InvalidCallRequest("send_at", "is in the past")
 
-    epoch = int(now.timestamp())
-    opened = dependencies.calls_repository().open_call(
-        Call(
-            call_id=uuid.uuid4().hex,
-            request_id=command.request_id,
-            spec=spec,
-            status=CallStatus.PENDING,
-            created_at=now,
-            updated_at=now,
-        ),
-        payload_hash=payload_hash(spec),
-        binding_expires_at=epoch + settings.idempotency_ttl_seconds,
-        check_after=epoch + settings.reconcile_after_seconds,
-        expires_at=epoch + settings.call_retention_days * 86400,
-    )
-    call = opened.call
-    log = {"call_id": call.call_id, "request_id": call.request_id, "phone": mask_phone(spec.phone)}
-    if call.status is not CallStatus.PENDING:
-        # An earlier attempt recorded the provider's answer but could not store its outcome.
-        logger.info("request already settled by an earlier attempt", extra=log)
-        return _outcome_of(call)
 
-    budget = None if remaining_seconds is None else remaining_seconds - _RECORDING_RESERVE_SECONDS
-    if budget is not None and budget < 1:
-        raise ProviderTimeout("not enough time left to ask the provider")
-    answer = dependencies.esms_client().make_call(
-        provider_params(spec),
-        request_id=call.request_id,
-        callback_url=callback_url(
-            credentials.public_base_url(), credentials.callback_signing_key(), call.call_id
-        ),
-        time_budget=budget,
-    )
-    # The answer is recorded on the call together with the stored outcome, when this returns
-    # (OutcomeRecordingStore): one write instead of two.
+def _outcome(
+    call: Call, answer: MakeCallAnswer, opened: OpenedCall, log: dict[str, str]
+) -> PlaceCallOutcome:
     if isinstance(answer, Accepted):
         count("CallsAccepted")
         logger.info("call accepted by the provider", extra={**log, "sms_id": answer.sms_id})
@@ -183,10 +158,6 @@ def _place_call(command: PlaceCallCommand, remaining_seconds: float | None) -> P
         return PlaceCallOutcome(
             call_id=call.call_id, request_id=call.request_id, status=CallStatus.ACCEPTED
         )
-    return _refused(call, answer, log)
-
-
-def _refused(call: Call, answer: Refused, log: dict[str, str]) -> PlaceCallOutcome:
     count_by("CallsRefused", "esms_code", answer.code)
     logger.warning(
         "call refused by the provider",
@@ -198,56 +169,3 @@ def _refused(call: Call, answer: Refused, log: dict[str, str]) -> PlaceCallOutco
         status=CallStatus.FAILED,
         refusal=Refusal(code=answer.code, kind=answer.kind, message=answer.message),
     )
-
-
-def _call_update_for(response_data: str) -> dict[str, Any] | None:
-    """The call record's side of a stored outcome (see OutcomeRecordingStore)."""
-    outcome = PlaceCallOutcome.model_validate_json(response_data)
-    refusal = outcome.refusal
-    return dependencies.calls_repository().outcome_update(
-        outcome.call_id,
-        outcome.status,
-        datetime.now(UTC),
-        sms_id=outcome.sms_id,
-        esms_code=refusal.code if refusal else None,
-        esms_message=refusal.message if refusal else None,
-    )
-
-
-def _outcome_of(call: Call) -> PlaceCallOutcome:
-    refusal = None
-    if call.status is CallStatus.FAILED and call.esms_code:
-        kind, message = classify(call.esms_code, call.esms_message)
-        refusal = Refusal(code=call.esms_code, kind=kind, message=call.esms_message or message)
-    return PlaceCallOutcome(
-        call_id=call.call_id,
-        request_id=call.request_id,
-        status=call.status,
-        sms_id=call.sms_id,
-        refusal=refusal,
-    )
-
-
-def payload_hash(spec: CallSpec) -> str:
-    return sha256(spec.model_dump_json().encode()).hexdigest()
-
-
-def provider_params(spec: CallSpec) -> dict[str, str]:
-    """The provider's parameter names, spelled as its page spells them."""
-    named = {
-        "Phone": spec.phone,
-        "TemplateId": spec.template_id,
-        "SendDate": spec.send_date,
-        "NumberForward": spec.number_forward,
-        "Ivr": spec.ivr,
-        "TimeWaitToIvr": spec.time_wait_to_ivr,
-        "MaxRepeat": spec.max_repeat,
-        "MaxRetry": spec.max_retry,
-        "WaitRetry": spec.wait_retry,
-    }
-    return {name: str(value) for name, value in named.items() if value is not None}
-
-
-def reset_caches() -> None:
-    _idempotency_config.cache_clear()
-    _idempotent_place_call.cache_clear()

@@ -4,10 +4,10 @@ Request ids are deterministic. An entry's own `request_id`, where the trigger al
 events), is used as is, exactly like the API's. Otherwise the id is derived from the run and the
 entry's position: `sch:<digest>:<index>` for a schedule, `evt:<digest>:<index>` for a rule event,
 the digest hashing (schedule ARN, scheduled time) or (event source, event id). A retried
-invocation derives the same ids, so `place_call`'s idempotency answers the calls it placed from
-the store instead of placing them again; the schedule's next run derives new ones.
+invocation derives the same ids, so placing answers the calls it placed from the idempotency
+store instead of placing them again; the schedule's next run derives new ones.
 
-Up to FAN_OUT_THRESHOLD valid entries are placed here, one after another; a longer list goes to
+Up to `fan_out_threshold` valid entries are placed here, one after another; a longer list goes to
 the calls queue, one message per call, and the same function consumes it with bounded
 concurrency. A call whose placing failed for a reason that may pass (provider unreachable or
 timing out, storage unavailable, the same request still in flight) is queued as well, with every
@@ -21,45 +21,24 @@ placed twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
 from hashlib import sha256
 
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from pydantic import BaseModel
 
-from esms_calls import dependencies
 from esms_calls.domain.calls import CallSpec, CallStatus
 from esms_calls.domain.orders import CallOrder, TriggerKind
 from esms_calls.domain.phone import mask_phone
-from esms_calls.errors import InvalidCallRequest, RequestIdBoundToOtherPayload, StorageUnavailable
-from esms_calls.esms.errors import ProviderError
+from esms_calls.domain.placement import PlaceCallOutcome
 from esms_calls.observability import count, logger
-from esms_calls.settings import get_settings
-from esms_calls.usecases import place_call
-from esms_calls.usecases.place_call import PlaceCallOutcome
+from esms_calls.usecases.attempt import EntryError, attempt
+from esms_calls.usecases.place_call import PlaceCall
+from esms_calls.usecases.ports import CallQueue
 
 # Below this much time left, the entries not yet placed are queued instead.
 _QUEUE_RESERVE_SECONDS = 6.0
 
 _PREFIX = {TriggerKind.SCHEDULE: "sch", TriggerKind.RULE: "evt"}
-
-# Failures that may pass: retried (through the queue), never reported as the entry's fault.
-RETRYABLE = (
-    ProviderError,
-    StorageUnavailable,
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-)
-
-
-class EntryError(BaseModel):
-    field: str
-    message: str
 
 
 class InvalidEntry(BaseModel):
@@ -76,6 +55,18 @@ class PlacedCall(BaseModel):
     sms_id: str | None = None
     esms_code: str | None = None
     replayed: bool = False
+
+    @classmethod
+    def of(cls, order: CallOrder, outcome: PlaceCallOutcome) -> PlacedCall:
+        return cls(
+            index=order.index,
+            request_id=outcome.request_id,
+            call_id=outcome.call_id,
+            status=outcome.status,
+            sms_id=outcome.sms_id,
+            esms_code=outcome.refusal.code if outcome.refusal else None,
+            replayed=outcome.replayed,
+        )
 
 
 class PlaceCallsReport(BaseModel):
@@ -107,73 +98,85 @@ class PlaceCallsCommand:
     invalid: Sequence[InvalidEntry]
 
 
-class Disposition(StrEnum):
-    DONE = "DONE"  # a definitive outcome: accepted or refused by the provider
-    INVALID = "INVALID"  # cannot be placed as asked (send time passed, request id reused)
-    RETRY = "RETRY"  # may succeed later
+@dataclass
+class _Progress:
+    """What became of the orders so far, while they are worked through."""
 
-
-@dataclass(frozen=True)
-class Attempt:
-    disposition: Disposition
-    outcome: PlaceCallOutcome | None = None
-    error: EntryError | None = None
-    cause: str | None = None
+    placed: list[PlacedCall] = field(default_factory=list)
+    invalid: list[InvalidEntry] = field(default_factory=list)
+    to_queue: list[CallOrder] = field(default_factory=list)
 
 
 def request_id_prefix(trigger: TriggerKind, run: str) -> str:
     return f"{_PREFIX[trigger]}:{sha256(run.encode()).hexdigest()[:20]}:"
 
 
-def place_calls(
-    command: PlaceCallsCommand, *, remaining_seconds: Callable[[], float]
-) -> PlaceCallsReport:
-    prefix = request_id_prefix(command.trigger, command.run)
-    orders, duplicates = _orders(command, prefix)
-    invalid = sorted([*command.invalid, *duplicates], key=lambda entry: entry.index)
-    for entry in invalid:
-        _report_invalid(command.trigger, entry)
-    if orders:
-        count("CallsRequested", len(orders))
+class PlaceCalls:
+    def __init__(self, *, place_call: PlaceCall, queue: CallQueue, fan_out_threshold: int) -> None:
+        self._place_call = place_call
+        self._queue = queue
+        self._fan_out_threshold = fan_out_threshold
 
-    placed: list[PlacedCall] = []
-    to_queue: list[CallOrder] = []
-    if len(orders) > get_settings().fan_out_threshold:
-        to_queue = orders
-    else:
+    def __call__(
+        self, command: PlaceCallsCommand, *, remaining_seconds: Callable[[], float]
+    ) -> PlaceCallsReport:
+        prefix = request_id_prefix(command.trigger, command.run)
+        orders, duplicates = _orders(command, prefix)
+        progress = _Progress(invalid=sorted([*command.invalid, *duplicates], key=lambda e: e.index))
+        for entry in progress.invalid:
+            _report_invalid(command.trigger, entry)
+        if orders:
+            count("CallsRequested", len(orders))
+        if len(orders) > self._fan_out_threshold:
+            progress.to_queue = orders
+        else:
+            self._place_in_turn(command.trigger, orders, progress, remaining_seconds)
+        if progress.invalid:
+            count("CallListEntriesInvalid", len(progress.invalid))
+        if progress.to_queue:
+            self._queue.send(progress.to_queue)
+            count("CallsQueued", len(progress.to_queue))
+        return _reported(command, prefix, progress)
+
+    def _place_in_turn(
+        self,
+        trigger: TriggerKind,
+        orders: list[CallOrder],
+        progress: _Progress,
+        remaining_seconds: Callable[[], float],
+    ) -> None:
+        """Place the orders one after another; queue the rest once one must be retried or the
+        time runs short."""
         for position, order in enumerate(orders):
             if remaining_seconds() < _QUEUE_RESERVE_SECONDS:
-                to_queue = orders[position:]
-                break
-            result = attempt(order, remaining_seconds=remaining_seconds())
+                progress.to_queue = orders[position:]
+                return
+            result = attempt(self._place_call, order, remaining_seconds=remaining_seconds())
             if result.outcome is not None:
-                placed.append(_placed(order, result.outcome))
+                progress.placed.append(PlacedCall.of(order, result.outcome))
             elif result.error is not None:
                 entry = InvalidEntry(
                     index=order.index, errors=[result.error], phone=mask_phone(order.spec.phone)
                 )
-                _report_invalid(command.trigger, entry)
-                invalid.append(entry)
+                _report_invalid(trigger, entry)
+                progress.invalid.append(entry)
             else:
                 logger.warning(
                     "call not placed yet: queued for a retry",
                     extra={"request_id": order.request_id, "cause": result.cause},
                 )
-                to_queue = orders[position:]
-                break
+                progress.to_queue = orders[position:]
+                return
 
-    if invalid:
-        count("CallListEntriesInvalid", len(invalid))
-    if to_queue:
-        dependencies.calls_queue().send(to_queue)
-        count("CallsQueued", len(to_queue))
+
+def _reported(command: PlaceCallsCommand, prefix: str, progress: _Progress) -> PlaceCallsReport:
     report = PlaceCallsReport(
         trigger=command.trigger,
         request_id_prefix=prefix,
         received=command.received,
-        placed=placed,
-        queued=len(to_queue),
-        invalid=invalid,
+        placed=progress.placed,
+        queued=len(progress.to_queue),
+        invalid=progress.invalid,
     )
     logger.info(
         "call list handled",
@@ -181,33 +184,12 @@ def place_calls(
             "trigger": command.trigger.value,
             "request_id_prefix": prefix,
             "received": report.received,
-            "placed": len(placed),
+            "placed": len(report.placed),
             "queued": report.queued,
-            "invalid": len(invalid),
+            "invalid": len(report.invalid),
         },
     )
     return report
-
-
-def attempt(order: CallOrder, *, remaining_seconds: float | None) -> Attempt:
-    """Place one ordered call and say what to do with it; unexpected errors propagate."""
-    try:
-        outcome = place_call.place_call(
-            place_call.PlaceCallCommand(request_id=order.request_id, spec=order.spec),
-            remaining_seconds=remaining_seconds,
-        )
-    except InvalidCallRequest as exc:
-        return Attempt(Disposition.INVALID, error=EntryError(field=exc.field, message=exc.message))
-    except (IdempotencyValidationError, RequestIdBoundToOtherPayload):
-        return Attempt(
-            Disposition.INVALID,
-            error=EntryError(
-                field="request_id", message="was used within 24 h for a different call"
-            ),
-        )
-    except RETRYABLE as exc:
-        return Attempt(Disposition.RETRY, cause=type(exc).__name__)
-    return Attempt(Disposition.DONE, outcome=outcome)
 
 
 def _orders(command: PlaceCallsCommand, prefix: str) -> tuple[list[CallOrder], list[InvalidEntry]]:
@@ -232,7 +214,11 @@ def _orders(command: PlaceCallsCommand, prefix: str) -> tuple[list[CallOrder], l
             )
             continue
         by_spec[entry.spec] = by_request_id[request_id] = entry.index
-        orders.append(CallOrder(command.trigger, entry.index, request_id, entry.spec))
+        orders.append(
+            CallOrder(
+                trigger=command.trigger, index=entry.index, request_id=request_id, spec=entry.spec
+            )
+        )
     return orders, duplicates
 
 
@@ -245,16 +231,4 @@ def _report_invalid(trigger: TriggerKind, entry: InvalidEntry) -> None:
             "phone": entry.phone,
             "errors": [error.model_dump() for error in entry.errors],
         },
-    )
-
-
-def _placed(order: CallOrder, outcome: PlaceCallOutcome) -> PlacedCall:
-    return PlacedCall(
-        index=order.index,
-        request_id=outcome.request_id,
-        call_id=outcome.call_id,
-        status=outcome.status,
-        sms_id=outcome.sms_id,
-        esms_code=outcome.refusal.code if outcome.refusal else None,
-        replayed=outcome.replayed,
     )

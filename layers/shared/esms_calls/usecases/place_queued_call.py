@@ -10,48 +10,45 @@ from the idempotency store the second time: the provider hears of the call once.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
+from esms_calls.domain.orders import CallOrder
 from esms_calls.domain.phone import mask_phone
 from esms_calls.errors import ServiceError
 from esms_calls.observability import count, logger
-from esms_calls.storage.calls_queue import from_message
-from esms_calls.usecases.place_calls import Attempt, Disposition, attempt
+from esms_calls.usecases.attempt import Attempt, Disposition, attempt
+from esms_calls.usecases.place_call import PlaceCall
 
 
 class RetryLater(ServiceError):
     """The call could not be placed now, for a reason that may pass."""
 
 
-class UnreadableMessage(ServiceError):
-    """A message that is not one of ours: it goes to the dead-letter queue after its retries."""
+class PlaceQueuedCall:
+    def __init__(self, *, place_call: PlaceCall) -> None:
+        self._place_call = place_call
 
+    def register_lambda_context(self, lambda_context: object) -> None:
+        self._place_call.register_lambda_context(lambda_context)
 
-def place_queued_call(body: str, *, remaining_seconds: float, receive_count: int) -> Attempt:
-    try:
-        order = from_message(body)
-    except ValidationError as exc:
-        # Locations and error types only: the input values may hold a phone number.
-        fields = sorted({".".join(map(str, error["loc"])) or "body" for error in exc.errors()})
-        count("QueuedCallsUnreadable")
-        logger.error("unreadable message on the calls queue", extra={"fields": fields})
-        raise UnreadableMessage(f"not a queued call: {', '.join(fields)}") from None
-
-    log = {
-        "request_id": order.request_id,
-        "trigger": order.trigger.value,
-        "index": order.index,
-        "phone": mask_phone(order.spec.phone),
-        "receive_count": receive_count,
-    }
-    result = attempt(order, remaining_seconds=remaining_seconds)
-    if result.disposition is Disposition.RETRY:
-        count("QueuedCallsRetried")
-        logger.warning(
-            "queued call not placed yet: retried later", extra={**log, "cause": result.cause}
-        )
-        raise RetryLater(result.cause or "retry")
-    if result.disposition is Disposition.INVALID and result.error is not None:
-        count("CallListEntriesInvalid")
-        logger.warning("queued call refused", extra={**log, "errors": [result.error.model_dump()]})
-    return result
+    def __call__(
+        self, order: CallOrder, *, remaining_seconds: float, receive_count: int
+    ) -> Attempt:
+        log = {
+            "request_id": order.request_id,
+            "trigger": order.trigger.value,
+            "index": order.index,
+            "phone": mask_phone(order.spec.phone),
+            "receive_count": receive_count,
+        }
+        result = attempt(self._place_call, order, remaining_seconds=remaining_seconds)
+        if result.disposition is Disposition.RETRY:
+            count("QueuedCallsRetried")
+            logger.warning(
+                "queued call not placed yet: retried later", extra={**log, "cause": result.cause}
+            )
+            raise RetryLater(result.cause or "retry")
+        if result.disposition is Disposition.INVALID and result.error is not None:
+            count("CallListEntriesInvalid")
+            logger.warning(
+                "queued call refused", extra={**log, "errors": [result.error.model_dump()]}
+            )
+        return result

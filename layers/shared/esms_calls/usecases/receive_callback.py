@@ -6,14 +6,13 @@ receiver that answered 200 first would lose the result for good.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 
-from esms_calls import credentials, dependencies
-from esms_calls.domain.reports import parse_report, query_values
+from esms_calls.domain.reports import Stored, parse_report, query_values
+from esms_calls.domain.signing import token_is_valid
 from esms_calls.errors import CallbackForbidden, StorageUnavailable
 from esms_calls.observability import count, logger
-from esms_calls.signing import token_is_valid
-from esms_calls.storage.reports import Stored
+from esms_calls.usecases.ports import Clock, ReportStore, utc_now
 
 _METRIC = {
     Stored.APPLIED: "CallbacksStored",
@@ -23,32 +22,40 @@ _METRIC = {
 }
 
 
-def receive_callback(call_id: str, token: str, raw_query: str) -> Stored:
-    count("CallbacksReceived")
-    # A provider appending its query with "&" to a URL without one puts it in the last segment.
-    token, _, spilled = token.partition("&")
-    if not token_is_valid(credentials.callback_signing_key(), call_id, token):
-        count("CallbackTokensRejected")
-        logger.warning("callback with a bad token refused")
-        raise CallbackForbidden(call_id)
-    query = f"{spilled}&{raw_query}" if spilled else raw_query
-    report = parse_report(query_values(query))
-    try:
-        stored = dependencies.reports_repository().record(call_id, report, datetime.now(UTC))
-    except StorageUnavailable:
-        count("CallbacksNotStored")
-        logger.warning("callback not stored: storage unavailable")
-        raise
-    count(_METRIC[stored])
-    if report.is_odd:
-        count("CallbacksOddValues")
-    logger.info(
-        "callback stored",
-        extra={
-            "call_id": call_id,
-            "stored": stored.value,
-            "send_status": report.raw.get("SendStatus"),
-            "odd_fields": list(report.odd_fields),
-        },
-    )
-    return stored
+class ReceiveCallback:
+    def __init__(
+        self, *, reports: ReportStore, signing_key: Callable[[], bytes], clock: Clock = utc_now
+    ) -> None:
+        self._reports = reports
+        self._signing_key = signing_key
+        self._clock = clock
+
+    def __call__(self, call_id: str, token: str, raw_query: str) -> Stored:
+        count("CallbacksReceived")
+        # A provider appending its query with "&" to a URL without one puts it in the last segment.
+        token, _, spilled = token.partition("&")
+        if not token_is_valid(self._signing_key(), call_id, token):
+            count("CallbackTokensRejected")
+            logger.warning("callback with a bad token refused")
+            raise CallbackForbidden(call_id)
+        query = f"{spilled}&{raw_query}" if spilled else raw_query
+        report = parse_report(query_values(query))
+        try:
+            stored = self._reports.record(call_id, report, self._clock())
+        except StorageUnavailable:
+            count("CallbacksNotStored")
+            logger.warning("callback not stored: storage unavailable")
+            raise
+        count(_METRIC[stored])
+        if report.is_odd:
+            count("CallbacksOddValues")
+        logger.info(
+            "callback stored",
+            extra={
+                "call_id": call_id,
+                "stored": stored.value,
+                "send_status": report.raw.get("SendStatus"),
+                "odd_fields": list(report.odd_fields),
+            },
+        )
+        return stored

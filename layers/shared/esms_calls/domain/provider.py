@@ -1,8 +1,13 @@
-"""The provider's CodeResult table, mapped to typed outcomes (see shared/esms/README.md)."""
+"""The provider's answers in typed form, and its CodeResult table (see shared/esms/README.md).
+
+Domain types: the use cases decide on them; the provider client (esms/) produces them.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
 
 
 class RefusalKind(StrEnum):
@@ -38,3 +43,36 @@ def classify(code: str, provider_message: str | None) -> tuple[RefusalKind, str]
     if known is not None:
         return known
     return RefusalKind.ACCOUNT, provider_message or f"unknown provider code {code}"
+
+
+class Accepted(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sms_id: str
+
+
+class Refused(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    kind: RefusalKind
+    message: str
+
+
+MakeCallAnswer = Accepted | Refused
+
+
+class SendStatus(BaseModel):
+    """GetSendStatus's answer when the provider knows the call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reference_id: str
+    send_status: int | None = None
+    call_status: str = ""
+    duration_seconds: int | None = None
+    ivr: str = ""
+    sent_result: int | None = None
+
+
+SendStatusAnswer = SendStatus | Refused

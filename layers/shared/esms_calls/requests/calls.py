@@ -19,12 +19,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from esms_calls.api.aliases import PROVIDER_NAMES
 from esms_calls.domain.calls import CallSpec
+from esms_calls.domain.ids import REQUEST_ID_PATTERN
 from esms_calls.domain.phone import PHONE_PATTERN, normalise_phone
 from esms_calls.domain.send_date import parse_send_at, to_provider_format
+from esms_calls.requests.aliases import PROVIDER_NAMES
 
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
 TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,50}$"
 # What the model strips from text fields (str_strip_whitespace strips Unicode's White_Space,
 # which is not Python's \s): the document allows it around a value, as the code does.

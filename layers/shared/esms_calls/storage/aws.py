@@ -1,0 +1,22 @@
+"""The boto3 clients: one configuration for every AWS service the functions talk to.
+
+Every client comes from boto3's default session: a session of its own would load botocore's
+endpoint and partition data again (~130 ms of a cold start here; docs/performance.md). boto3
+honours AWS_ENDPOINT_URL_<SERVICE>, so the same code reaches moto's server locally.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Standard retry mode backs off on throttling; a few attempts keep us inside API Gateway's 30 s.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5
+)
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]

@@ -1,0 +1,87 @@
+"""What the use cases need from the outside world, as protocols. storage/ and esms/ implement
+them; the composition root (dependencies.py) hands the implementations in; unit tests hand in
+fakes (tests/support/fakes.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    # Names for the annotations only: a function that needs just one port (the callback) does
+    # not load the models of the others.
+    from esms_calls.domain.calls import Call, CallSpec, OpenCall, OpenedCall
+    from esms_calls.domain.orders import CallOrder
+    from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
+    from esms_calls.domain.provider import MakeCallAnswer, SendStatusAnswer
+    from esms_calls.domain.reports import Report, Stored
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+Placement = Callable[["PlaceCallCommand", float | None], "PlaceCallOutcome"]
+
+
+class CallStore(Protocol):
+    def open_call(
+        self,
+        call: Call,
+        *,
+        payload_hash: str,
+        binding_expires_at: int,
+        check_after: int,
+        expires_at: int,
+    ) -> OpenedCall: ...
+
+    def get(self, call_id: str) -> Call | None: ...
+
+
+class ReportStore(Protocol):
+    def record(self, call_id: str, report: Report, now: datetime) -> Stored: ...
+
+    def expire(self, call_id: str, now: datetime) -> bool: ...
+
+
+class OpenCallStore(Protocol):
+    def due(self, now_epoch: int, limit: int) -> Iterator[OpenCall]: ...
+
+    def defer(self, call_id: str, until_epoch: int) -> None: ...
+
+
+class CallQueue(Protocol):
+    def send(self, orders: Sequence[CallOrder]) -> None: ...
+
+
+class CallPlacer(Protocol):
+    """The provider's side of placing a call."""
+
+    def make_call(
+        self,
+        spec: CallSpec,
+        *,
+        request_id: str,
+        callback_url: str | None,
+        time_budget: float | None = None,
+    ) -> MakeCallAnswer: ...
+
+
+class StatusSource(Protocol):
+    """The provider's status query."""
+
+    def get_send_status(
+        self, sms_id: str, *, time_budget: float | None = None
+    ) -> SendStatusAnswer: ...
+
+
+class PlacementGuard(Protocol):
+    """Makes a placing step idempotent by request id: a repeat is answered with the stored
+    outcome; raises RequestIdBoundToOtherPayload, RequestInProgress or StorageUnavailable."""
+
+    def guard(self, place: Placement) -> Placement: ...
+
+    def register_lambda_context(self, lambda_context: Any) -> None: ...

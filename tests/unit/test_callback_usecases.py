@@ -1,0 +1,155 @@
+"""ReceiveCallback, Reconcile and GetCall with in-memory ports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from esms_calls.domain.calls import Call, CallSpec, CallStatus
+from esms_calls.domain.provider import RefusalKind, Refused, SendStatus
+from esms_calls.domain.reports import ReportSource, Stored
+from esms_calls.domain.signing import callback_token
+from esms_calls.errors import (
+    CallbackForbidden,
+    CallNotFound,
+    ProviderUnavailable,
+    StorageUnavailable,
+)
+from esms_calls.usecases.get_call import GetCall
+from esms_calls.usecases.receive_callback import ReceiveCallback
+from esms_calls.usecases.reconcile import Reconcile, ReconcilePolicy
+from tests.support.fakes import (
+    FakeCalls,
+    FakeOpenCalls,
+    FakeProvider,
+    FakeReports,
+    fixed_clock,
+    open_call,
+)
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+KEY = b"signing-key"
+CALL_ID = "3f6c0f0a8d6e4b0c9a4f1e2d3c4b5a69"
+QUERY = "ReferenceId=sms-1&CallDuration=13&CallStatus=ANSWERED&Price=300.0000&SendStatus=5"
+
+
+def receiver(reports: FakeReports) -> ReceiveCallback:
+    return ReceiveCallback(reports=reports, signing_key=lambda: KEY, clock=fixed_clock(NOW))
+
+
+def test_a_callback_with_its_token_is_parsed_and_stored() -> None:
+    reports = FakeReports()
+    stored = receiver(reports)(CALL_ID, callback_token(KEY, CALL_ID), QUERY)
+    assert stored is Stored.APPLIED
+    ((call_id, report),) = reports.recorded
+    assert call_id == CALL_ID and report.source is ReportSource.CALLBACK
+    assert report.status is CallStatus.COMPLETED and report.result is not None
+    assert (report.result.duration_seconds, str(report.result.price)) == (13, "300.0000")
+
+
+def test_a_query_spilled_into_the_token_segment_is_read_too() -> None:
+    reports = FakeReports()
+    receiver(reports)(CALL_ID, f"{callback_token(KEY, CALL_ID)}&{QUERY}", "")
+    assert reports.recorded[0][1].reference_id == "sms-1"
+
+
+def test_a_bad_token_stores_nothing() -> None:
+    reports = FakeReports()
+    with pytest.raises(CallbackForbidden):
+        receiver(reports)(CALL_ID, callback_token(b"another key", CALL_ID), QUERY)
+    assert reports.recorded == []
+
+
+def test_a_storage_failure_reaches_the_caller_so_the_provider_sends_again() -> None:
+    with pytest.raises(StorageUnavailable):
+        receiver(FakeReports(answers=[StorageUnavailable("down")]))(
+            CALL_ID, callback_token(KEY, CALL_ID), QUERY
+        )
+
+
+POLICY = ReconcilePolicy(horizon_seconds=172_800, retry_seconds=300, max_calls=50)
+ANSWERED = SendStatus(reference_id="SMS-1", send_status=5, call_status="ANSWERED")
+
+
+def reconcile(open_calls: FakeOpenCalls, reports: FakeReports, provider: FakeProvider) -> Reconcile:
+    return Reconcile(
+        open_calls=open_calls,
+        reports=reports,
+        provider=lambda: provider,
+        policy=POLICY,
+        clock=fixed_clock(NOW),
+    )
+
+
+def test_a_call_the_provider_reports_finished_is_settled_like_a_callback() -> None:
+    open_calls = FakeOpenCalls([open_call("a", NOW - timedelta(hours=1), sms_id="sms-1")])
+    reports = FakeReports()
+    provider = FakeProvider(status_answers={"sms-1": ANSWERED})
+    summary = reconcile(open_calls, reports, provider)(time_budget_seconds=60)
+    assert (summary.examined, summary.settled, summary.deferred) == (1, 1, 0)
+    ((call_id, report),) = reports.recorded
+    # The status query's capitals are taken as the same call's id
+    assert call_id == "a" and report.reference_id == "sms-1"
+    assert report.source is ReportSource.STATUS_QUERY and report.status is CallStatus.COMPLETED
+
+
+def test_calls_not_settled_now_are_looked_at_again_later() -> None:
+    created = NOW - timedelta(hours=1)
+    open_calls = FakeOpenCalls(
+        [
+            open_call("no-sms-id", created, sms_id=None),
+            open_call("unknown-yet", created, sms_id="s2"),
+            open_call("provider-down", created, sms_id="s3"),
+        ]
+    )
+    provider = FakeProvider(
+        status_answers={
+            "s2": Refused(code="105", kind=RefusalKind.NOT_FOUND_YET, message="not found"),
+            "s3": ProviderUnavailable("down"),
+        }
+    )
+    summary = reconcile(open_calls, FakeReports(), provider)(time_budget_seconds=60)
+    retry_at = int(NOW.timestamp()) + POLICY.retry_seconds
+    assert open_calls.deferred == {
+        "no-sms-id": retry_at,
+        "unknown-yet": retry_at,
+        "provider-down": retry_at,
+    }
+    assert summary.deferred == 3 and summary.errors == ["ProviderUnavailable"]
+    # And the call without an SMSID was never asked about
+    assert provider.asked == ["s2", "s3"]
+
+
+def test_a_call_past_the_horizon_expires_without_asking_the_provider() -> None:
+    open_calls = FakeOpenCalls([open_call("old", NOW - timedelta(days=3))])
+    reports, provider = FakeReports(), FakeProvider()
+    summary = reconcile(open_calls, reports, provider)(time_budget_seconds=60)
+    assert reports.expired == ["old"] and summary.expired == 1 and provider.asked == []
+
+
+def test_a_run_is_bounded_by_its_count_and_its_time() -> None:
+    open_calls = FakeOpenCalls([open_call(str(i), NOW, sms_id=None) for i in range(3)])
+    summary = reconcile(open_calls, FakeReports(), FakeProvider())(time_budget_seconds=4)
+    assert open_calls.limits == [POLICY.max_calls]
+    assert summary.stopped_early and summary.examined == 0
+
+
+def test_a_call_is_found_by_its_id_and_only_ids_we_issue_are_looked_up() -> None:
+    call = Call(
+        call_id=CALL_ID,
+        request_id="r",
+        spec=CallSpec(phone="0912345678", template_id="1"),
+        status=CallStatus.ACCEPTED,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    calls = FakeCalls(calls={CALL_ID: call})
+    get_call = GetCall(calls=calls)
+    assert get_call(CALL_ID) == call
+    with pytest.raises(CallNotFound):
+        get_call("0" * 32)
+    with pytest.raises(CallNotFound):
+        get_call("../etc/passwd")
