@@ -17,23 +17,15 @@ def _spelled(*pieces: str) -> str:
 
 # Exactly the texts normalise_phone accepts, as one regular expression (the OpenAPI document's
 # pattern for phone numbers): +84, 0084, 84 or 0, then the national number without its 0.
-PHONE_PATTERN = (
-    "^(?:"
-    + "|".join(
-        [_spelled(r"\+", "8", "4"), _spelled("0", "0", "8", "4"), _spelled("8", "4"), _spelled("0")]
-    )  # fmt: skip
-    + ")(?:"
-    + _spelled("[35789]")
-    + "(?:"
-    + _spelled("[0-9]")
-    + "){8}"
-    + "|"
-    + _spelled("2")
-    + "(?:"
-    + _spelled("[0-9]")
-    + "){9})"
-    + r"[\s.()-]*$"
+_PREFIXES = (
+    _spelled(r"\+", "8", "4"),
+    _spelled("0", "0", "8", "4"),
+    _spelled("8", "4"),
+    _spelled("0"),
 )
+_MOBILE = _spelled("[35789]") + f"(?:{_spelled('[0-9]')}){{8}}"
+_LANDLINE = _spelled("2") + f"(?:{_spelled('[0-9]')}){{9}}"
+PHONE_PATTERN = f"^(?:{'|'.join(_PREFIXES)})(?:{_MOBILE}|{_LANDLINE})[\\s.()-]*$"
 
 
 class InvalidPhoneNumber(ValueError):
