@@ -75,7 +75,7 @@ $(RUN_STAMP): pyproject.toml
 	fi; \
 	$(PYTHON) scripts/stack-requirements | $$pip install --disable-pip-version-check \
 		--root-user-action=ignore --progress-bar off -r /dev/stdin \
-		| grep --line-buffered -E '^(Collecting|Installing|Successfully)'; \
+		| { grep --line-buffered -E '^(Collecting|Installing|Successfully)' || true; }; \
 	touch $@
 
 $(SAM_STAMP):
