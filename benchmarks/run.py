@@ -1,4 +1,5 @@
-"""`make bench`: cold start, warm overhead, DynamoDB requests, artifact size, local throughput.
+"""`make bench`: cold start, warm overhead, DynamoDB requests, artifact size, local throughput, a
+fresh clone's first `make run` and a restart (first_run.py).
 
 Prints one table. Run from the repository root with the project's .venv (`make bench` does);
 `make build` must have produced .aws-sam/build. BENCH_COLD_RUNS (default 15), BENCH_WARM_ROUNDS
@@ -30,6 +31,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 import moto  # noqa: E402, F401, I001
 import boto3  # noqa: E402
 import coldstart  # noqa: E402
+import first_run  # noqa: E402
 import load  # noqa: E402
 import warm  # noqa: E402
 from services import SIGNING_KEY, local_stack  # noqa: E402
@@ -258,6 +260,7 @@ def main() -> int:
     progress(rows[-8:])
     rows += size_rows()
     rows += load.rows(load_requests)
+    rows += first_run.rows()
     width = [max(len(str(row[i])) for row in rows) for i in range(4)]
     print("\n".join(f"# {line}" for line in header))
     print(f"# took {time.monotonic() - started:.0f} s")

@@ -57,8 +57,10 @@ class SimulatorConfig:
     resend_backoff: float = 0.1  # pause before each re-send
     queryable_after: float = 0.1  # GetSendStatus answers 105 for younger calls
     request_id_ttl: float = 86400.0  # RequestID reuse window (124)
-    honor_send_date: bool = False  # True: a future SendDate holds stages 7 and 5 until then
+    honor_send_date: bool = True  # a future SendDate holds stages 7 and 5 until then
     seed: int | None = None  # for shuffled delivery
+    presets: bool = True  # the well-known numbers of presets.py, after the rules
+    clock_offset: float = 0.0  # start the simulator's clock this many seconds ahead
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -67,10 +69,17 @@ class SimulatorConfig:
         set_(self, "callback_composition", Composition(self.callback_composition))
         set_(self, "port", _number("port", int(self.port), integer=True))
         set_(self, "max_resends", _number("max_resends", self.max_resends, integer=True))
-        for name in ("callback_timeout", "resend_backoff", "queryable_after", "request_id_ttl"):
+        for name in (
+            "callback_timeout",
+            "resend_backoff",
+            "queryable_after",
+            "request_id_ttl",
+            "clock_offset",
+        ):
             set_(self, name, _number(name, getattr(self, name)))
-        if not isinstance(self.honor_send_date, bool):
-            raise ValueError("honor_send_date must be true or false")
+        for name in ("honor_send_date", "presets"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
         if not self.api_key or not self.secret_key:
             raise ValueError("api_key and secret_key must not be empty")
 

@@ -38,8 +38,9 @@ INVALID_PARAMETER = "118"
 
 SEND_DATE_FORMAT = "%Y/%m/%d %H:%M:%S"
 _SEND_DATE_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}$")
-_NATIONAL_RE = re.compile(r"^0[1-9]\d{8}$")
-_INTERNATIONAL_RE = re.compile(r"^84[1-9]\d{8}$")
+# Mobiles: 0 + 9 digits; landlines: 02 + 9 digits (area code and subscriber).
+_NATIONAL_RE = re.compile(r"^0(?:[1-9][0-9]{8}|2[0-9]{9})$")
+_INTERNATIONAL_RE = re.compile(r"^84(?:[1-9][0-9]{8}|2[0-9]{9})$")
 _UINT_RE = re.compile(r"^\d{1,9}$")
 _INT_FIELDS = ("MaxRepeat", "MaxRetry", "TimeWaitToIvr", "WaitRetry")
 MAX_REQUEST_ID_LENGTH = 50
@@ -50,7 +51,8 @@ def message_for(code: str) -> str:
 
 
 def national_form(phone: str) -> str | None:
-    """``0912345678`` for ``0912345678`` or ``84912345678``; None for anything else."""
+    """``0912345678`` for ``0912345678`` or ``84912345678`` (``02871002454`` for a landline);
+    None for anything else."""
     if _NATIONAL_RE.match(phone):
         return phone
     if _INTERNATIONAL_RE.match(phone):

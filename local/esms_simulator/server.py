@@ -11,6 +11,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -203,7 +204,8 @@ def _put_rules(sim: EsmsSimulator, request: AdminRequest) -> AdminResult:
     body = request.body()
     if isinstance(body, list):
         sim.set_rules(body)
-    elif isinstance(body, dict) and set(body) <= {"rules", "default"}:
+    elif isinstance(body, dict) and set(body) <= {"rules", "default", "presets"}:
+        # "presets" (what GET answers) is read-only: presets stay whatever the rules are
         rules = body.get("rules", [])
         if not isinstance(rules, list):
             raise BadRequestError("rules must be a list")
@@ -232,6 +234,25 @@ def _patch_settings(sim: EsmsSimulator, request: AdminRequest) -> AdminResult:
     if not isinstance(body, dict):
         raise BadRequestError("expected a JSON object of settings")
     return 200, sim.update_settings(**body)
+
+
+def _get_clock(sim: EsmsSimulator, _: AdminRequest) -> AdminResult:
+    return 200, sim.clock.to_dict()
+
+
+def _advance_clock(sim: EsmsSimulator, request: AdminRequest) -> AdminResult:
+    body = request.body()
+    if not isinstance(body, dict) or not set(body) <= {"by", "to"}:
+        raise BadRequestError('expected {"by": "1d"} (or seconds) or {"to": "<ISO-8601 time>"}')
+    to = body.get("to")
+    if to is not None and not isinstance(to, str):
+        raise BadRequestError('"to" must be an ISO-8601 time')
+    sim.advance_clock(body.get("by"), datetime.fromisoformat(to) if to else None)
+    return 200, sim.clock.to_dict()
+
+
+def _presets(sim: EsmsSimulator, _: AdminRequest) -> AdminResult:
+    return 200, {"presets": [{"phone": p.phone, "outcome": p.outcome} for p in sim.presets]}
 
 
 def _requests(sim: EsmsSimulator, request: AdminRequest) -> AdminResult:
@@ -278,6 +299,9 @@ _ADMIN_ROUTES: dict[tuple[str, str, bool], AdminHandler] = {
     ("POST", "rules", False): _add_rule,
     ("DELETE", "rules", False): _reset_rules,
     ("GET", "settings", False): _get_settings,
+    ("GET", "clock", False): _get_clock,
+    ("POST", "clock", False): _advance_clock,
+    ("GET", "presets", False): _presets,
     ("PATCH", "settings", False): _patch_settings,
     ("GET", "requests", False): _requests,
     ("GET", "calls", False): _calls,

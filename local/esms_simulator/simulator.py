@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Self
 
@@ -21,6 +21,7 @@ from .callbacks import (
     SenderSettings,
     Stage,
 )
+from .clock import SimulatorClock, parse_duration
 from .config import MUTABLE_SETTINGS, SimulatorConfig
 from .params import (
     CallRequest,
@@ -31,6 +32,7 @@ from .params import (
     mask_query,
     parse_make_call,
 )
+from .presets import PRESETS, Preset, preset_rules
 from .records import GET_SEND_STATUS, MAKE_CALL, CallRecord, ReceivedRequest
 from .rules import Fault, Rule, RuleBook, coerce_rule
 from .server import PROVIDER_PREFIX, SimulatorHTTPServer
@@ -74,7 +76,10 @@ class EsmsSimulator:
         self._initial = SimulatorConfig.from_mapping(overrides, base) if overrides else base
         self._config = self._initial
         self._lock = threading.RLock()
-        self._rulebook = RuleBook(self._initial.rules, self._initial.default_rule)
+        default = self._initial.default_rule
+        presets = preset_rules(default) if self._initial.presets else ()
+        self._rulebook = RuleBook(self._initial.rules, default, presets)
+        self.clock = SimulatorClock(self._initial.clock_offset)
         self._requests: list[ReceivedRequest] = []
         self._calls: dict[str, CallRecord] = {}
         self._attempts: list[CallbackAttempt] = []
@@ -85,6 +90,7 @@ class EsmsSimulator:
             self._sender,
             self._reach_stage,
             random.Random(self._initial.seed),  # noqa: S311 - shuffles test traffic
+            self.clock,
         )
         self._server: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -219,6 +225,23 @@ class EsmsSimulator:
             self._config = SimulatorConfig.from_mapping(changes, self._config)
             return self._config.settings()
 
+    @property
+    def presets(self) -> tuple[Preset, ...]:
+        """The well-known numbers (empty when started with ``presets: false``)."""
+        return PRESETS if self._initial.presets else ()
+
+    # ----------------------------------------------------------------- clock
+    def advance_clock(self, by: str | float | None = None, to: datetime | None = None) -> None:
+        """Move the simulator's clock forward ``by`` (seconds, or ``"1d"``, ``"2h30m"``) or
+        ``to`` a moment: scheduled calls whose SendDate it passes play out at once."""
+        if (by is None) == (to is None):
+            raise ValueError('give either "by" (e.g. "1d", 3600) or "to" (an ISO-8601 time)')
+        if to is not None:
+            self.clock.advance_to(to)
+        else:
+            self.clock.advance(parse_duration(by))  # type: ignore[arg-type]
+        log.info("clock moved forward: now %s", self.clock.to_dict()["now"])
+
     # ----------------------------------------------------------------- inspection
     def requests(self, api: str | None = None) -> list[ReceivedRequest]:
         """Requests received on provider paths, oldest first (``api``: e.g.
@@ -273,6 +296,7 @@ class EsmsSimulator:
             self._claims.clear()
             self._config = self._initial
             self._rulebook.replace(self._initial.rules, self._initial.default_rule)
+            self.clock.reset(self._initial.clock_offset)
 
     # ----------------------------------------------------------------- provider API
     def handle_make_call(self, query: str, method: str = "GET", path: str = "") -> ProviderAnswer:

@@ -250,7 +250,7 @@ def test_with_esms_base_url_the_stack_calls_that_endpoint_and_accepts_its_callba
     with local_stack(env=env) as stack, httpx.Client(base_url=stack.url, timeout=35) as api:
         health = stack.health()
         assert health["esms"] == {"mode": "external", "base_url": provider["url"],
-                                  "simulator_url": None}  # fmt: skip
+                                  "simulator_url": None, "admin_url": None}  # fmt: skip
 
         # When a call with every optional field is placed
         request_id = f"e2e-{uuid.uuid4().hex[:12]}"

@@ -361,3 +361,33 @@ def test_log_keys_of_one_request_do_not_stick_to_the_next(invoke_calls, esms, ca
         logger.removeHandler(handler)
     last = json.loads(captured.getvalue().strip().splitlines()[-1])
     assert last["message"] == "after" and "call_id" not in last and "request_id" not in last
+
+
+@pytest.mark.parametrize(("method", "path", "route_key", "allowed"), [
+    ("PUT", "/calls", "ANY /calls", "POST"),
+    ("DELETE", "/calls/abc", "ANY /calls/{call_id}", "GET"),
+    ("TRACE", "/calls", "ANY /calls", "POST"),
+])  # fmt: skip
+def test_another_method_on_a_calls_path_is_405_naming_the_one_served(
+    invoke_calls, esms: FakeEsms, method: str, path: str, route_key: str, allowed: str
+) -> None:
+    # Given the template's catch-all route for a calls path
+    # When the gateway hands the function a method that path does not serve
+    response = invoke_calls(events.http_event(method, path, route_key=route_key, body="{}"))
+
+    # Then it answers 405 with Allow, and the provider is never called
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == allowed
+    assert problem_of(response)["title"] == "Method Not Allowed"
+    assert esms.calls == []
+
+
+def test_a_refusal_names_the_refused_call_in_its_body(invoke_calls, esms: FakeEsms) -> None:
+    # Given the provider refuses the number
+    esms.then(refuse("108"))
+    # When the call is placed
+    response = invoke_calls(events.post_calls({**CALL, "request_id": new_id()}))
+    # Then the problem carries the call's id, as the Location header does
+    problem = problem_of(response)
+    assert response["statusCode"] == 422 and problem["esms_code"] == "108"
+    assert response["headers"]["Location"] == f"/calls/{problem['call_id']}"

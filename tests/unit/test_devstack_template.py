@@ -206,6 +206,8 @@ def test_routes_come_from_the_http_api_events() -> None:
     assert [tuple(route) for route in routes] == [
         ("POST", "/calls", "CallsFunction", "AWS_IAM"),
         ("GET", "/calls/{call_id}", "CallsFunction", "AWS_IAM"),
+        ("ANY", "/calls", "CallsFunction", "AWS_IAM"),
+        ("ANY", "/calls/{call_id}", "CallsFunction", "AWS_IAM"),
         ("GET", "/callbacks/esms/{call_id}/{token}", "CallbackFunction", "NONE"),
     ]
     assert routes[0].method == "POST" and routes[0].auth == "AWS_IAM"

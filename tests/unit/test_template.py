@@ -138,10 +138,13 @@ def test_calls_routes_need_iam_and_the_callback_route_authenticates_itself(
     assert set(routes) == {
         ("POST", "/calls"),
         ("GET", "/calls/{call_id}"),
+        ("ANY", "/calls"),
+        ("ANY", "/calls/{call_id}"),
         ("GET", "/callbacks/esms/{call_id}/{token}"),
     }
-    assert routes[("POST", "/calls")][2:] == ("CallsFunction", "AWS_IAM")
-    assert routes[("GET", "/calls/{call_id}")][2:] == ("CallsFunction", "AWS_IAM")
+    for key in [("POST", "/calls"), ("GET", "/calls/{call_id}"), ("ANY", "/calls")]:
+        assert routes[key][2:] == ("CallsFunction", "AWS_IAM")
+    assert routes[("ANY", "/calls/{call_id}")][2:] == ("CallsFunction", "AWS_IAM")
     assert routes[("GET", "/callbacks/esms/{call_id}/{token}")][2:] == (
         "CallbackFunction",
         "NONE",

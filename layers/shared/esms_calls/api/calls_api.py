@@ -23,6 +23,8 @@ from esms_calls.usecases.place_call import new_request_id
 
 MAX_BODY_BYTES = 64 * 1024
 _FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The methods each path serves, for the 405 of the template's `ANY` routes.
+_METHODS_OF_PATH = {"/calls": ("POST",), "/calls/{call_id}": ("GET",)}
 
 app = APIGatewayHttpResolver(enable_validation=True)
 problems.register(app)
@@ -104,7 +106,9 @@ def _outcome_response(outcome: PlaceCallOutcome) -> Response[str]:
         headers["Idempotent-Replayed"] = "true"
     refusal = outcome.refusal
     if refusal is not None:
-        return problems.refusal(refusal.kind, refusal.code, refusal.message, headers)
+        return problems.refusal(
+            refusal.kind, refusal.code, refusal.message, outcome.call_id, headers
+        )
     body = CallAccepted(
         call_id=outcome.call_id,
         request_id=outcome.request_id,
@@ -125,7 +129,7 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if refusal is not None:
         return {
             "statusCode": refusal.status_code,
-            "headers": {"Content-Type": problems.PROBLEM_JSON},
+            "headers": {**refusal.headers, "Content-Type": problems.PROBLEM_JSON},
             "body": refusal.body,
             "isBase64Encoded": False,
         }
@@ -133,6 +137,9 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
+    route_key = str(event.get("routeKey") or "")
+    if route_key.startswith("ANY "):  # the template's catch-all routes: a method we do not serve
+        return problems.method_not_allowed(_METHODS_OF_PATH.get(route_key[4:], ()))
     body = _body_text(event)
     if isinstance(body, Response):
         return body

@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -20,9 +21,14 @@ from pydantic_core import PydanticCustomError
 
 from esms_calls.domain.calls import CallSpec
 from esms_calls.domain.ids import REQUEST_ID_PATTERN
-from esms_calls.domain.phone import normalise_phone
+from esms_calls.domain.phone import PHONE_PATTERN, normalise_phone
 from esms_calls.domain.send_date import parse_send_at, to_provider_format
 from esms_calls.requests.aliases import PROVIDER_NAMES
+
+TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,50}$"
+# What the model strips from text fields (str_strip_whitespace strips Unicode's White_Space,
+# which is not Python's \s): the document allows it around a value, as the code does.
+_STRIPPED = r"[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,12 @@ def _whole_number(value: Any) -> Any:
     """Integers, or strings of digits (the provider's own fields are strings); nothing else."""
     if isinstance(value, bool):
         raise PydanticCustomError("int_type", "must be a whole number")
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     if isinstance(value, int):
         return value
+    if isinstance(value, float) and value.is_integer():  # JSON's 3.0 is the integer 3
+        return int(value)
     raise PydanticCustomError("int_type", "must be a whole number")
 
 
@@ -61,6 +69,8 @@ def _send_at(value: Any) -> Any:
 
 
 def _ivr(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value
@@ -70,40 +80,98 @@ def _aliased(name: str, **kwargs: Any) -> Any:
     return Field(validation_alias=AliasChoices(name, PROVIDER_NAMES[name]), **kwargs)
 
 
-Phone = Annotated[str, AfterValidator(_phone)]
+# The JSON Schemas below say exactly what the validators accept, so that the OpenAPI document
+# neither promises what the service refuses nor forbids what it takes (the local stack's
+# schemathesis test holds both).
+Phone = Annotated[
+    str, AfterValidator(_phone), WithJsonSchema({"type": "string", "pattern": PHONE_PATTERN})
+]
+
+
+def _text(pattern: str) -> Any:
+    """A string matching ``pattern`` once stripped."""
+    inner = pattern.removeprefix("^").removesuffix("$")
+    documented = {"type": "string", "pattern": f"^{_STRIPPED}{inner}{_STRIPPED}$"}
+    return Annotated[str, Field(pattern=pattern), WithJsonSchema(documented)]
+
+
+def _digits_up_to(high: int) -> str:
+    """A regular expression for the decimal numbers 0..high (leading zeros allowed)."""
+    text = str(high)
+    shorter = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    below = [
+        text[:i]
+        + ("0" if digit == "1" else f"[0-{int(digit) - 1}]")
+        + (f"[0-9]{{{len(text) - i - 1}}}" if i < len(text) - 1 else "")
+        for i, digit in enumerate(text)
+        if digit != "0"
+    ]
+    return "0*(?:" + "|".join([*shorter, *below, text]) + ")"
 
 
 def _bounded(low: int, high: int) -> Any:
-    return Annotated[int, BeforeValidator(_whole_number), Field(ge=low, le=high)]
+    if low != 0:
+        raise ValueError("bounded fields start at 0")  # what _digits_up_to describes
+    documented = {
+        "anyOf": [
+            {"type": "integer", "minimum": low, "maximum": high},
+            {"type": "string", "pattern": rf"^\s*{_digits_up_to(high)}\s*$"},
+        ]
+    }
+    return Annotated[
+        int, BeforeValidator(_whole_number), Field(ge=low, le=high), WithJsonSchema(documented)
+    ]
+
+
+_IVR: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": f"^{_STRIPPED}[0-9]{_STRIPPED}$"},
+        {"type": "integer", "minimum": 0, "maximum": 9},
+    ]
+}
+# number_forward and ivr: both (neither null) or neither (absent or null).
+_FORWARDING: dict[str, Any] = {
+    "anyOf": [
+        {
+            "required": ["number_forward", "ivr"],
+            "properties": {"number_forward": {"type": "string"}, "ivr": {"not": {"type": "null"}}},
+        },
+        {"properties": {"number_forward": {"type": "null"}, "ivr": {"type": "null"}}},
+    ]
+}
 
 
 class PlaceCallRequest(BaseModel):
     """A request to place one automated call playing a recording."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, frozen=True, json_schema_extra=_FORWARDING
+    )
 
     # repr=False: a model's repr lands in debug and error lines; whole numbers must not.
     phone: Phone = _aliased(
         "phone", repr=False, description="Vietnamese number, any common spelling"
     )
-    template_id: str = _aliased(
-        "template_id", pattern=r"^[A-Za-z0-9_-]{1,50}$", description="the recording's id"
+    template_id: _text(TEMPLATE_ID_PATTERN) = _aliased(  # type: ignore[valid-type]
+        "template_id", description="the recording's id"
     )
-    request_id: str | None = _aliased(
+    request_id: _text(REQUEST_ID_PATTERN) | None = _aliased(  # type: ignore[valid-type]
         "request_id",
         default=None,
-        pattern=REQUEST_ID_PATTERN,
-        description="idempotency key; the Idempotency-Key header is the same thing",
+        description="idempotency key; the Idempotency-Key header is the same thing; one key "
+        "names one call for 24 h (another call under it is refused)",
     )
     send_at: Annotated[datetime | None, BeforeValidator(_send_at)] = _aliased(
         "send_at",
         default=None,
-        description="when to call: ISO-8601 (naive = Vietnam time) or yyyy/MM/dd HH:mm:ss",
+        description="when to call, not in the past: ISO-8601 (naive = Vietnam time) or "
+        "yyyy/MM/dd HH:mm:ss",
     )
     number_forward: Phone | None = _aliased("number_forward", default=None, repr=False)
-    ivr: Annotated[str | None, BeforeValidator(_ivr)] = _aliased(
-        "ivr", default=None, pattern=r"^[0-9]$", description="key (0-9) that forwards the call"
-    )
+    ivr: (
+        Annotated[str, BeforeValidator(_ivr), Field(pattern=r"^[0-9]$"), WithJsonSchema(_IVR)]
+        | None
+    ) = _aliased("ivr", default=None, description="key (0-9) that forwards the call")
     time_wait_to_ivr: _bounded(0, 300) | None = _aliased("time_wait_to_ivr", default=None)  # type: ignore[valid-type]
     max_repeat: _bounded(0, 10) | None = _aliased("max_repeat", default=None)  # type: ignore[valid-type]
     max_retry: _bounded(0, 10) | None = _aliased("max_retry", default=None)  # type: ignore[valid-type]
