@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from esms_calls.settings import Settings
 
@@ -101,6 +102,10 @@ class Dependencies:
             return settings.public_base_url.rstrip("/")
         name = _configured(settings.public_base_url_parameter)
         return self._parameters.text(name, max_age=_PARAMETER_MAX_AGE_SECONDS).rstrip("/")
+
+    def public_base_path(self) -> str:
+        """The path of PUBLIC_BASE_URL (a custom domain's API mapping), "" when there is none."""
+        return urlsplit(self.settings.public_base_url or "").path.rstrip("/")
 
     def callback_url(self, call_id: str) -> str:
         from esms_calls.domain.signing import callback_url
