@@ -5,15 +5,13 @@ one-time code shows nowhere but at the provider."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.stack import ROOT, RunningStack, stack_environment, wait_for
+from tests.e2e.stack import ROOT, RunningStack, invoke_event, wait_for
 from tests.e2e.test_local_stack import JSON, SETTLE_SECONDS, new_phone, settled
 
 pytestmark = pytest.mark.e2e
@@ -64,14 +62,7 @@ def test_a_list_of_50_reminders_speaks_each_entrys_variables(stack: RunningStack
         {"phone": phone, "tts": {"variables": variables}} for phone, variables in wanted.items()
     ]
     # When CallsFunction gets it, as the rule would invoke it
-    done = subprocess.run(
-        [sys.executable, "-m", "devstack", "invoke", "CallsFunction", "-", "--stack-url",
-         stack.url],
-        cwd=ROOT, env=stack_environment(), input=json.dumps(event).encode(),
-        capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr.decode()
-    report = json.loads(done.stdout)
+    report = invoke_event(stack, "CallsFunction", event)
     assert report["invalid"] == [] and report["queued"] + len(report["placed"]) == 50
 
     # Then the simulator placed 50 calls, each with its own entry's variables

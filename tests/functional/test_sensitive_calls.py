@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -38,22 +39,19 @@ def otp(code: str = CODE, **fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def every_log_line(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture):
+def every_log_line(
+    log_lines: io.StringIO, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> Iterator[Callable[[], str]]:
     """Ours at DEBUG, formatted as in Lambda, and every library's; read by calling it."""
     caplog.set_level(logging.DEBUG)
     logger.setLevel(logging.DEBUG)
-    ours = io.StringIO()
-    handler = logging.StreamHandler(ours)
-    handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
 
     def read() -> str:
         captured = capfd.readouterr()
-        return ours.getvalue() + captured.out + captured.err + caplog.text
+        return log_lines.getvalue() + captured.out + captured.err + caplog.text
 
     yield read
     logger.setLevel(logging.INFO)
-    logger.removeHandler(handler)
 
 
 def test_a_one_time_code_is_spoken_and_found_nowhere_else(

@@ -10,25 +10,17 @@ import httpx
 import pytest
 
 from esms_simulator import EsmsSimulator, Rule
-from tests.integration.test_esms_simulator import (
-    API_KEY,
-    FAST,
-    SECRET_KEY,
-    Receiver,
-    new_phone,
-)
+from tests.integration.test_esms_simulator import API_KEY, FAST, SECRET_KEY, Receiver, new_phone
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def sim() -> Iterator[EsmsSimulator]:
+    """An account with three scripts: one variable, two, none."""
+    scripts = {"OTP1": 1, "REMIND1": 2, "NOTICE": 0}
     with EsmsSimulator(
-        api_key=API_KEY,
-        secret_key=SECRET_KEY,
-        default_rule=FAST,
-        resend_backoff=0.01,
-        scripts={"OTP1": 1, "REMIND1": 2, "NOTICE": 0},
+        api_key=API_KEY, secret_key=SECRET_KEY, default_rule=FAST, scripts=scripts
     ) as simulator:
         yield simulator
 

@@ -8,29 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from esms_calls.domain.calls import CallSpec, TtsScript, Voice
 from esms_calls.domain.provider import MAX_QUERY_LENGTH, Accepted, RefusalKind, Refused
 from esms_calls.errors import InvalidCallRequest, ProviderTimeout, ProviderUnavailable
-from esms_calls.esms.client import EsmsClient
-from esms_calls.esms.models import EsmsCredentials
 from tests.support.fake_esms import FakeEsms, raises, refuse, status
+from tests.unit.test_esms_client import client_for
 
 pytestmark = pytest.mark.unit
 
-CREDS = EsmsCredentials(api_key=SecretStr("KEY-123"), secret_key=SecretStr("SECRET-456"))
 CALLBACK = "https://api.test/callbacks/esms/c/t"
-
-
-def client_for(fake: FakeEsms) -> EsmsClient:
-    return EsmsClient(
-        "https://voiceapi.test/MainService.svc/json/",
-        lambda: CREDS,
-        connect_timeout=1,
-        read_timeout=2,
-        transport=fake.transport(),
-    )
 
 
 def tts(script: TtsScript, **fields: Any) -> CallSpec:
