@@ -12,6 +12,7 @@ PROVIDER_NAMES = {
     "send_at": SPEC_PROVIDER_NAMES["send_date"],
     **{field: name for field, name in SPEC_PROVIDER_NAMES.items() if field != "send_date"},
 }
+
 # The other way round: error locations name the field as the client wrote it; report ours.
 FIELD_OF_PROVIDER_NAME = {provider: ours for ours, provider in PROVIDER_NAMES.items()}
 TTS_FIELD_OF_PROVIDER_NAME = {provider: ours for ours, provider in TTS_PROVIDER_NAMES.items()}

@@ -183,7 +183,7 @@ class PlaceCalls:
         time runs short."""
         for position, order in enumerate(orders):
             if remaining_seconds() < _QUEUE_RESERVE_SECONDS:
-                progress.to_queue = _without_sensitive(orders[position:])
+                progress.to_queue = _queued_rest(orders[position:])
                 return
             result = attempt(self._place_call, order, remaining_seconds=remaining_seconds())
             if result.outcome is not None:
@@ -199,11 +199,12 @@ class PlaceCalls:
                     "call not placed yet: queued for a retry",
                     extra={"request_id": order.request_id, "cause": result.cause},
                 )
-                progress.to_queue = _without_sensitive(orders[position:])
+                progress.to_queue = _queued_rest(orders[position:])
                 return
 
 
-def _without_sensitive(orders: list[CallOrder]) -> list[CallOrder]:
+def _queued_rest(orders: list[CallOrder]) -> list[CallOrder]:
+    """The rest of a short list, to queue; SensitiveCallsNotQueued when one is sensitive."""
     if any(order.spec.sensitive for order in orders):
         raise SensitiveCallsNotQueued(
             "calls of this list must wait, and sensitive ones are never queued: retry the list"
