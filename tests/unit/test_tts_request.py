@@ -154,6 +154,8 @@ def test_no_repr_and_no_error_shows_a_variable() -> None:
     # Then neither the request, its spec nor the errors' messages print the code
     assert CODE not in repr(request) and CODE not in repr(request.to_spec())
     assert all(CODE not in error["msg"] for error in caught.value.errors())
+    # And neither does the error's own text, wherever it might be printed
+    assert CODE not in str(caught.value) and CODE not in repr(caught.value)
 
 
 def test_a_withheld_script_keeps_the_count_and_nothing_else_of_its_variables() -> None:

@@ -197,7 +197,10 @@ Variable = Annotated[
 class TtsRequest(BaseModel):
     """`tts`: speak a script registered on the provider's account (MakeCallTemplate_V2)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    # hide_input_in_errors: a ValidationError's text, wherever it ends up, never quotes a value.
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, frozen=True, hide_input_in_errors=True
+    )
 
     template_id: str = _tts_aliased(
         "template_id", pattern=TEMPLATE_ID_PATTERN, description="the script's id"
@@ -257,7 +260,9 @@ class TtsRequest(BaseModel):
 class PlaceCallRequest(BaseModel):
     """A request to place one automated call: a recording (`template_id`) or a script (`tts`)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, frozen=True, hide_input_in_errors=True
+    )
 
     # repr=False: a model's repr lands in debug and error lines; whole numbers must not.
     phone: Phone = _aliased(
