@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .params import QueryParams, mask_text
-from .records import GET_SEND_STATUS, MAKE_CALL
+from .records import GET_SEND_STATUS, MAKE_CALL, MAKE_CALL_TEMPLATE
 from .rules import Fault
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ log = logging.getLogger("esms_simulator")
 
 PROVIDER_PREFIX = "/MainService.svc/json"
 ADMIN_PREFIX = "/_simulator"
-_PROVIDER_APIS = {MAKE_CALL.lower(): MAKE_CALL, GET_SEND_STATUS.lower(): GET_SEND_STATUS}
+_PROVIDER_APIS = {api.lower(): api for api in (MAKE_CALL, MAKE_CALL_TEMPLATE, GET_SEND_STATUS)}
 _MAX_BODY = 1 << 20
 _GARBAGE = b"<html><head><title>Service Unavailable</title></head><body>Error</body></html>"
 
@@ -102,8 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
                 text = b"Method not allowed."
                 self._send(405, text, "text/plain; charset=utf-8", {"Allow": "GET"})
                 simulator.answered(seq, 405)
-            elif api == MAKE_CALL:
-                self._provider(simulator.handle_make_call(split.query, method, split.path))
+            elif api in (MAKE_CALL, MAKE_CALL_TEMPLATE):
+                self._provider(simulator.handle_make_call(split.query, method, split.path, api))
             else:
                 self._provider(simulator.handle_get_send_status(split.query, method, split.path))
         elif lower == ADMIN_PREFIX or lower.startswith(ADMIN_PREFIX + "/"):

@@ -31,9 +31,10 @@ from .params import (
     mask_phone,
     mask_query,
     parse_make_call,
+    parse_make_call_template,
 )
 from .presets import PRESETS, Preset, preset_rules
-from .records import GET_SEND_STATUS, MAKE_CALL, CallRecord, ReceivedRequest
+from .records import GET_SEND_STATUS, MAKE_CALL, MAKE_CALL_TEMPLATE, CallRecord, ReceivedRequest
 from .rules import Fault, Rule, RuleBook, coerce_rule
 from .server import PROVIDER_PREFIX, SimulatorHTTPServer
 
@@ -299,25 +300,28 @@ class EsmsSimulator:
             self.clock.reset(self._initial.clock_offset)
 
     # ----------------------------------------------------------------- provider API
-    def handle_make_call(self, query: str, method: str = "GET", path: str = "") -> ProviderAnswer:
-        """Decide MakeCallRecord_V2's answer; starts the call's callbacks when accepted."""
+    def handle_make_call(
+        self, query: str, method: str = "GET", path: str = "", api: str = MAKE_CALL
+    ) -> ProviderAnswer:
+        """Decide the answer of MakeCallRecord_V2 (or, with ``api``, MakeCallTemplate_V2);
+        starts the call's callbacks when accepted."""
         params = QueryParams.parse(query)
         plan: CallPlan | None = None
         rule: Rule | None = None
         with self._lock:
-            path = path or f"{PROVIDER_PREFIX}/{MAKE_CALL}"
-            seq = self._record(MAKE_CALL, method, path, query, params)
+            path = path or f"{PROVIDER_PREFIX}/{api}"
+            seq = self._record(api, method, path, query, params)
             config = self._config
-            outcome = self._decide(params, config)
+            outcome = self._decide(params, config, api)
             if isinstance(outcome, Refusal):
-                body = self._refuse(seq, outcome)
+                body = self._refuse(seq, outcome, api)
             else:
                 request, rule = outcome
                 if rule.fault is not None and not rule.fault_accepts:
                     body = {}
-                    log.info("MakeCallRecord_V2 fault=%s (call not placed)", rule.fault)
+                    log.info("%s fault=%s (call not placed)", api, rule.fault)
                 else:
-                    record, plan = self._accept(seq, request, rule, params, config)
+                    record, plan = self._accept(seq, api, request, rule, params, config)
                     body = {"CodeResult": "100", "SMSID": record.sms_id}
         if plan is not None:
             self._dispatcher.start(plan)
@@ -362,11 +366,14 @@ class EsmsSimulator:
 
     # ----------------------------------------------------------------- internals
     def _decide(
-        self, params: QueryParams, config: SimulatorConfig
+        self, params: QueryParams, config: SimulatorConfig, api: str
     ) -> Refusal | tuple[CallRequest, Rule]:
         if not credentials_ok(params, config.api_key, config.secret_key):
             return Refusal.of("101")
-        request = parse_make_call(params)
+        if api == MAKE_CALL_TEMPLATE:
+            request = parse_make_call_template(params, config.scripts)
+        else:
+            request = parse_make_call(params)
         if isinstance(request, Refusal):
             return request
         if request.request_id is not None:
@@ -378,9 +385,9 @@ class EsmsSimulator:
             return Refusal.of(rule.code, rule.message)
         return request, rule
 
-    def _refuse(self, seq: int, refusal: Refusal) -> dict[str, Any]:
+    def _refuse(self, seq: int, refusal: Refusal, api: str) -> dict[str, Any]:
         self._set_answer(seq, refusal.code, None)
-        log.info("MakeCallRecord_V2 -> %s %s", refusal.code, refusal.message)
+        log.info("%s -> %s %s", api, refusal.code, refusal.message)
         return {"CodeResult": refusal.code, "ErrorMessage": refusal.message}
 
     def _status_error(self, seq: int, code: str, message: str) -> dict[str, Any]:
@@ -391,6 +398,7 @@ class EsmsSimulator:
     def _accept(
         self,
         seq: int,
+        api: str,
         request: CallRequest,
         rule: Rule,
         params: QueryParams,
@@ -411,12 +419,15 @@ class EsmsSimulator:
             accepted_monotonic=now,
             rule=rule,
             outcome=rule.outcome(),
+            api=api,
+            variables=request.variables,
         )
         self._calls[sms_id] = record
         self._set_answer(seq, "100", sms_id)
+        # Never the variables: they may be one-time codes.
         log.info(
-            "MakeCallRecord_V2 phone=%s TemplateId=%s RequestID=%s -> 100 SMSID=%s callback=%s",
-            mask_phone(request.national_phone), request.template_id, request.request_id,
+            "%s phone=%s TemplateId=%s RequestID=%s -> 100 SMSID=%s callback=%s",
+            api, mask_phone(request.national_phone), request.template_id, request.request_id,
             sms_id, "yes" if request.callback_url else "no",
         )  # fmt: skip
         return record, self._plan(record, request, rule, config)

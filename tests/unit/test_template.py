@@ -707,7 +707,7 @@ def test_outcome_events_flow_from_the_calls_stream_to_their_own_bus(
     paths = set(re.findall(r"<\$\.([^>]+)>", pipe["TargetParameters"]["InputTemplate"]))
     assert paths == {
         f"dynamodb.NewImage.{name}.S"
-        for name in ("call_id", "status", "request_id", "outcome", "updated_at")
+        for name in ("call_id", "status", "request_id", "kind", "outcome", "updated_at")
     }
 
 

@@ -19,6 +19,7 @@ from esms_calls.settings import Settings
 if TYPE_CHECKING:
     import httpx
 
+    from esms_calls.domain.calls import CallSpec
     from esms_calls.esms.client import EsmsClient
     from esms_calls.esms.models import EsmsCredentials
     from esms_calls.storage.calls import CallsRepository
@@ -112,6 +113,13 @@ class Dependencies:
 
         return callback_url(self.public_base_url(), self.callback_signing_key(), call_id)
 
+    def payload_fingerprint(self, spec: CallSpec) -> str:
+        """Keyed with the callback signing key (a key of its own derived from it): no other
+        secret to deploy, and one the functions already read."""
+        from esms_calls.domain.signing import payload_fingerprint
+
+        return payload_fingerprint(self.callback_signing_key(), spec)
+
     # -- Adapters ----------------------------------------------------------------------------
 
     def _table(self, name: str) -> Table:
@@ -172,6 +180,7 @@ class Dependencies:
             calls=self.calls_repository,
             provider=self.esms_client,
             callback_url=self.callback_url,
+            fingerprint=self.payload_fingerprint,
             guard=IdempotentPlacement(
                 self._table(settings.dedupe_table_name),
                 self.calls_repository,

@@ -42,7 +42,7 @@ def _documented(*statuses: HTTPStatus) -> dict[int, Any]:
 
 @app.post(
     "/calls",
-    summary="Place an automated call that plays a recording",
+    summary="Place an automated call that plays a recording or speaks a script",
     responses={
         202: {
             "description": "accepted by eSMS",

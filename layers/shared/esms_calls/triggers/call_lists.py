@@ -20,8 +20,7 @@ from esms_calls.domain.orders import TriggerKind
 from esms_calls.domain.phone import mask_phone
 from esms_calls.errors import ServiceError
 from esms_calls.observability import count, logger
-from esms_calls.requests.aliases import FIELD_OF_PROVIDER_NAME
-from esms_calls.requests.calls import PlaceCallRequest
+from esms_calls.requests.calls import PlaceCallRequest, with_defaults
 from esms_calls.requests.errors import field_of
 from esms_calls.triggers import EventKind
 from esms_calls.usecases.attempt import EntryError
@@ -149,7 +148,6 @@ def _command(
 ) -> PlaceCallsCommand:
     entries: list[ListEntry] = []
     invalid: list[InvalidEntry] = []
-    shared = _our_names(defaults)
     for index, raw in enumerate(raw_entries):
         if isinstance(raw, str):
             raw = {"phone": raw}
@@ -160,7 +158,7 @@ def _command(
         phone = raw.get("phone", raw.get("Phone"))
         masked = mask_phone(phone) if isinstance(phone, str) else None
         try:
-            request = PlaceCallRequest.model_validate({**shared, **_our_names(raw)})
+            request = PlaceCallRequest.model_validate(with_defaults(defaults, raw))
         except ValidationError as exc:
             errors = [
                 EntryError(field=field_of(e, default="event"), message=e["msg"])
@@ -181,13 +179,3 @@ def _command(
     return PlaceCallsCommand(
         trigger=trigger, run=run, received=len(raw_entries), entries=entries, invalid=invalid
     )
-
-
-def _our_names(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The provider's names renamed to ours (unless both are given: the request model then says
-    whether they agree), so that an entry's field overrides the default of the same field."""
-    renamed: dict[str, Any] = {}
-    for name, value in values.items():
-        ours = FIELD_OF_PROVIDER_NAME.get(name)
-        renamed[ours if ours and ours not in values else name] = value
-    return renamed

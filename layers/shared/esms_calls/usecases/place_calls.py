@@ -16,6 +16,11 @@ entry after it: the queue's retries and dead-letter queue then take care of it.
 Invalid entries are reported (the returned report, a log line each with the phone masked, and a
 metric) and the valid ones are still placed. The same call twice in one list is reported, not
 placed twice.
+
+A sensitive call (a one-time code) is never queued: an SQS message would carry its variables in
+clear for days. In a list that fans out it is refused as an entry; in a short list, when the
+calls from it on would have to be queued, the invocation fails instead (its trigger retries it,
+and the calls already placed are answered from the idempotency store).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from esms_calls.domain.calls import CallSpec, CallStatus
 from esms_calls.domain.orders import CallOrder, TriggerKind
 from esms_calls.domain.phone import mask_phone
 from esms_calls.domain.placement import PlaceCallOutcome
+from esms_calls.errors import ServiceError
 from esms_calls.observability import count, logger
 from esms_calls.usecases.attempt import EntryError, attempt
 from esms_calls.usecases.place_call import PlaceCall
@@ -39,6 +45,11 @@ from esms_calls.usecases.ports import CallQueue
 _QUEUE_RESERVE_SECONDS = 6.0
 
 _PREFIX = {TriggerKind.SCHEDULE: "sch", TriggerKind.RULE: "evt"}
+
+
+class SensitiveCallsNotQueued(ServiceError):
+    """A short list must queue calls (to retry them, or for lack of time) and some are
+    sensitive: the invocation fails so that its trigger retries the whole list."""
 
 
 class InvalidEntry(BaseModel):
@@ -128,7 +139,7 @@ class PlaceCalls:
         if orders:
             count("CallsRequested", len(orders))
         if len(orders) > self._fan_out_threshold:
-            progress.to_queue = orders
+            progress.to_queue = self._queueable(command.trigger, orders, progress)
         else:
             self._place_in_turn(command.trigger, orders, progress, remaining_seconds)
         if progress.invalid:
@@ -137,6 +148,29 @@ class PlaceCalls:
             self._queue.send(progress.to_queue)
             count("CallsQueued", len(progress.to_queue))
         return _reported(command, prefix, progress)
+
+    def _queueable(
+        self, trigger: TriggerKind, orders: list[CallOrder], progress: _Progress
+    ) -> list[CallOrder]:
+        """The orders of a list that fans out, its sensitive ones refused."""
+        queueable = []
+        for order in orders:
+            if not order.spec.sensitive:
+                queueable.append(order)
+                continue
+            message = (
+                f"a sensitive call is never queued, and lists of more than "
+                f"{self._fan_out_threshold} calls are: place it on its own or in a shorter list"
+            )
+            entry = InvalidEntry(
+                index=order.index,
+                errors=[EntryError(field="tts.sensitive", message=message)],
+                phone=mask_phone(order.spec.phone),
+            )
+            _report_invalid(trigger, entry)
+            progress.invalid.append(entry)
+        progress.invalid.sort(key=lambda e: e.index)
+        return queueable
 
     def _place_in_turn(
         self,
@@ -149,7 +183,7 @@ class PlaceCalls:
         time runs short."""
         for position, order in enumerate(orders):
             if remaining_seconds() < _QUEUE_RESERVE_SECONDS:
-                progress.to_queue = orders[position:]
+                progress.to_queue = _queued_rest(orders[position:])
                 return
             result = attempt(self._place_call, order, remaining_seconds=remaining_seconds())
             if result.outcome is not None:
@@ -165,8 +199,17 @@ class PlaceCalls:
                     "call not placed yet: queued for a retry",
                     extra={"request_id": order.request_id, "cause": result.cause},
                 )
-                progress.to_queue = orders[position:]
+                progress.to_queue = _queued_rest(orders[position:])
                 return
+
+
+def _queued_rest(orders: list[CallOrder]) -> list[CallOrder]:
+    """The rest of a short list, to queue; SensitiveCallsNotQueued when one is sensitive."""
+    if any(order.spec.sensitive for order in orders):
+        raise SensitiveCallsNotQueued(
+            "calls of this list must wait, and sensitive ones are never queued: retry the list"
+        )
+    return orders
 
 
 def _reported(command: PlaceCallsCommand, prefix: str, progress: _Progress) -> PlaceCallsReport:
