@@ -3,6 +3,8 @@
 - An idempotency key names one call for 24 h: another call under the same key is refused (422).
   Each valid case gets a key of its own (the header and the body's request_id the same one).
 - A send time must not be in the past: a valid case's send_at is moved to tomorrow.
+- A script must be one the provider's account has, with its number of variables: a valid tts
+  case speaks the simulator's OTP1 (one variable).
 
 Invalid cases are sent as generated: they must be refused whatever their key or send time.
 """
@@ -33,3 +35,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
             body["request_id"] = key
         if body.get("send_at") is not None:
             body["send_at"] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        tts = body.get("tts")
+        if isinstance(tts, dict):
+            tts.pop("VariableListStr", None)
+            tts.update({"template_id": "OTP1", "variables": ["482913"]})

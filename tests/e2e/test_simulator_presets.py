@@ -77,7 +77,14 @@ def test_each_outcome_number_gives_its_outcome(
     assert answer.status_code == 202, answer.text
     if "provider took" in outcome:
         assert answered_after >= 4.5, answered_after
-    record = wait_for(lambda: final(api, answer.json()["call_id"]), timeout=SETTLE_SECONDS)
+
+    def settled() -> dict[str, Any] | None:
+        # Final, and every callback in: on a loaded machine an earlier callback can be re-sent
+        # after the final one arrived (and is counted then, as a late one).
+        record = final(api, answer.json()["call_id"])
+        return record if record and record["callbacks_received"] >= callbacks else None
+
+    record = wait_for(settled, timeout=SETTLE_SECONDS)
     assert record, api.get(f"/calls/{answer.json()['call_id']}").text
     assert record["status"] == "COMPLETED"
     assert record["result"].items() >= result.items(), record["result"]

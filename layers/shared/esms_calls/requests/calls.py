@@ -136,11 +136,15 @@ def _send_at(value: Any) -> Any:
 
 
 def _speed(value: Any) -> Any:
-    """Integers, or their text ("-1"); nothing else."""
+    """Integers, or their text ("-1"); null is no speed given; nothing else."""
+    if value is None:
+        return None
     if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
         return int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, float) and value.is_integer():  # JSON's 2.0 is the integer 2
+        return int(value)
     raise PydanticCustomError("int_type", "must be a whole number")
 
 
@@ -244,6 +248,24 @@ _FORWARDING: dict[str, Any] = {
         {"properties": {"number_forward": {"type": "null"}, "ivr": {"type": "null"}}},
     ]
 }
+# Exactly one of template_id (a recording) and tts (a script), given and not null.
+_RECORDING_OR_SCRIPT_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {
+            "required": ["template_id"],
+            "properties": {"template_id": {"type": "string"}, "tts": {"type": "null"}},
+        },
+        {
+            "required": ["tts"],
+            "properties": {
+                "tts": {"type": "object"},
+                "template_id": {"type": "null"},
+                # the recording's own options: a script call (MakeCallTemplate_V2) has none
+                **{name: {"type": "null"} for name in RECORDING_ONLY},
+            },
+        },
+    ]
+}
 
 
 def _tts_aliased(name: str, **kwargs: Any) -> Any:
@@ -327,7 +349,7 @@ class PlaceCallRequest(BaseModel):
         str_strip_whitespace=True,
         frozen=True,
         hide_input_in_errors=True,
-        json_schema_extra=_FORWARDING,
+        json_schema_extra={"allOf": [_FORWARDING, _RECORDING_OR_SCRIPT_SCHEMA]},
     )
 
     # repr=False: a model's repr lands in debug and error lines; whole numbers must not.
