@@ -12,7 +12,8 @@ Environment variables read (the command line overrides each):
 | ``CALLBACK_SIGNING_KEY`` | the callback URLs' HMAC key (random for each run otherwise) |
 | ``PUBLIC_BASE_URL`` | base of the callback URLs (the local API's own address otherwise) |
 | ``RECONCILE_EVERY`` | seconds between scheduled invocations (30; 0 disables them) |
-| ``RECONCILE_AFTER`` | age in seconds after which reconciliation asks about a call (20 here) |
+| ``RECONCILE_AFTER`` | age in seconds after which reconciliation asks about a call (20 here); a call |
+|   | still ringing when asked is asked again that much later (deployed: 300 s) |
 | ``SIMULATOR_CLOCK`` | start the simulator's clock this far ahead (``+1d``, ``2h30m``, seconds) |
 | ``CONCURRENCY`` | environments per function (3) |
 | ``LOG_FORMAT`` | ``compact`` (default), ``json`` or ``pretty`` |
@@ -42,6 +43,7 @@ DEFAULT_RECONCILE_EVERY = 30.0
 # callback should be settled while the newcomer still watches.
 DEFAULT_RECONCILE_AFTER = 20
 RECONCILE_AFTER_VARIABLE = "RECONCILE_AFTER_SECONDS"
+RECONCILE_RETRY_VARIABLE = "RECONCILE_RETRY_SECONDS"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
 
 # Names a deployment resolves from Secrets Manager / SSM; locally their values come straight
@@ -319,6 +321,8 @@ def function_env(
         opts.parameter_overrides
     ):
         env[RECONCILE_AFTER_VARIABLE] = str(opts.reconcile_after)
+        # A call caught still ringing is asked again on a later local run, not 5 minutes later.
+        env[RECONCILE_RETRY_VARIABLE] = str(max(1, opts.reconcile_after))
     for name in DEPLOYED_ONLY:
         env.pop(name, None)
     env.update(
