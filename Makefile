@@ -2,7 +2,8 @@
 # virtualenvs (.venv for the application and its tools, .venv-sam for the SAM CLI and
 # .venv-checkov for checkov, which both pin versions of boto3, cfn-lint and more of their own),
 # then lints, checks the template, builds the Lambda artifacts when a python3.13 is available,
-# and runs the tests.
+# and runs the tests. `make run` needs only part of .venv: the local stack's packages (a stamp
+# of its own, RUN_STAMP); `make test` later adds the dev tools to the same .venv (DEV_STAMP).
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,6 +21,7 @@ SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
 DEV_STAMP := $(VENV)/.installed-dev
+RUN_STAMP := $(VENV)/.installed-run
 SAM_STAMP := $(SAM_VENV)/.installed-aws-sam-cli-$(SAM_CLI_VERSION)
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-$(CHECKOV_VERSION)
@@ -52,8 +54,29 @@ tools:
 $(DEV_STAMP): pyproject.toml
 	$(require_python311)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip >/dev/null
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
-	@touch $@
+	@touch $@ $(RUN_STAMP)
+
+# The dev install holds everything the stack needs: after it, nothing more to install.
+# Otherwise only the stack's packages (pyproject.toml's dependencies and its `local` extra),
+# without building this package, pip's own lines as progress. The venv gets no pip of its own:
+# the interpreter's pip installs into it (`--python`), which saves most of a minute on a busy
+# machine; $(DEV_STAMP) adds one when `make test` needs it.
+$(RUN_STAMP): pyproject.toml
+	$(require_python311)
+	@if [ -f $(DEV_STAMP) ] && [ $(DEV_STAMP) -nt pyproject.toml ]; then touch $@; exit 0; fi; \
+	echo "Installing the local stack's packages into $(VENV) (once; make test adds the dev tools)"; \
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV); \
+	if $(PYTHON) -m pip --python $(BIN)/python --version >/dev/null 2>&1; then \
+		pip="$(PYTHON) -m pip --python $(BIN)/python"; \
+	else \
+		$(BIN)/python -m ensurepip --default-pip >/dev/null; pip="$(BIN)/python -m pip"; \
+	fi; \
+	$(PYTHON) scripts/stack-requirements | $$pip install --disable-pip-version-check \
+		--root-user-action=ignore --progress-bar off -r /dev/stdin \
+		| { grep --line-buffered -E '^(Collecting|Installing|Successfully)' || true; }; \
+	touch $@
 
 $(SAM_STAMP):
 	$(require_python311)
@@ -121,12 +144,12 @@ openapi: $(DEV_STAMP)
 # functions in worker processes, DynamoDB from moto's server, eSMS from the embedded simulator.
 # Extra options: make run ARGS="--concurrency 1 --reconcile-every 5".
 .PHONY: run invoke
-run: $(DEV_STAMP)
+run: $(RUN_STAMP)
 	@PYTHONPATH=local $(BIN)/python -m devstack $(ARGS)
 
 # One function, once, on an event file, like `sam local invoke -e`: the handler's return value
 # on stdout as JSON, logs on stderr. Uses the running local stack if there is one.
-invoke: $(DEV_STAMP)
+invoke: $(RUN_STAMP)
 	@if [ -z "$(FUNCTION)" ] || [ -z "$(EVENT)" ]; then \
 		echo "usage: make invoke FUNCTION=CallbackFunction EVENT=events/reconcile_schedule.json" >&2; \
 		exit 2; fi

@@ -103,15 +103,18 @@ class ColdEnv:
             ]
         )
 
-    def artifacts(self, *, compiled: bool) -> dict[str, Path]:
-        """Copies of the build output runnable here; without `compiled`, with no __pycache__."""
-        name = "compiled" if compiled else "stripped"
+    def artifacts(
+        self, *, compiled: bool, build: Path = BUILD, name: str | None = None
+    ) -> dict[str, Path]:
+        """Copies of a build output (this tree's unless `build` names another) runnable here;
+        without `compiled`, with no __pycache__."""
+        name = name or ("compiled" if compiled else "stripped")
         dest = self.work / "artifacts" / name
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir(parents=True)
         out = {}
         for part in ("CallsFunction", "CallbackFunction", "SharedLayer"):
-            shutil.copytree(BUILD / part, dest / part, symlinks=True)
+            shutil.copytree(build / part, dest / part, symlinks=True)
             out[part] = dest / part
         self._native_for_this_machine(dest / "SharedLayer" / "python", compiled=compiled)
         if not compiled:

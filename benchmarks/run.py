@@ -1,9 +1,12 @@
-"""`make bench`: cold start, warm overhead, DynamoDB requests, artifact size, local throughput,
-and the read side (batch summaries, listings, index writes, accepting a 10,000-entry batch).
+"""`make bench`: cold start, warm overhead, DynamoDB requests, artifact size, local throughput, a
+fresh clone's first `make run` and a restart (first_run.py), and the read side (batch summaries,
+listings, index writes, accepting a 10,000-entry batch).
 
 Prints one table. Run from the repository root with the project's .venv (`make bench` does);
 `make build` must have produced .aws-sam/build. BENCH_COLD_RUNS (default 15), BENCH_WARM_ROUNDS
 (default 300) and BENCH_LOAD_REQUESTS (default 300) trade time for steadier numbers.
+BENCH_BASELINE_BUILD=<another checkout>/.aws-sam/build adds that build's cold starts to the same
+interleaved run (rows marked "baseline"): before/after a change, against one floor.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import moto  # noqa: E402, F401, I001
 import batches  # noqa: E402
 import boto3  # noqa: E402
 import coldstart  # noqa: E402
+import first_run  # noqa: E402
 import load  # noqa: E402
 import warm  # noqa: E402
 from services import SIGNING_KEY, local_stack  # noqa: E402
@@ -117,13 +121,19 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
     env = coldstart.ColdEnv(WORK, coldstart.python313())
     env.prepare(boto3.__version__)
     variants = {"compiled": env.artifacts(compiled=True), "no .pyc": env.artifacts(compiled=False)}
+    baseline = os.environ.get("BENCH_BASELINE_BUILD")
+    if baseline:
+        variants["compiled, baseline"] = env.artifacts(
+            compiled=True, build=Path(baseline), name="baseline"
+        )
     with local_stack() as stack:
         floor = coldstart.Scenario(
             "floor", env.command(coldstart.FLOOR), env.environ(None, None, {})
         )
         scenarios = [floor]
         post = events.post_calls({"phone": "+84 912 345 678", "template_id": "123", "max_retry": 1})
-        seeded = iter(seed_calls(stack, 2 * (runs + 2)))
+        # One fresh call per CallbackFunction process: a callback of each variant, warm-ups too.
+        seeded = iter(seed_calls(stack, len(variants) * (runs + 2)))
         for variant, arts in variants.items():
             for fn, event in (("CallsFunction", post), ("CallbackFunction", None)):
                 code, extra = coldstart.probe(post)
@@ -253,6 +263,7 @@ def main() -> int:
     rows += size_rows()
     rows += load.rows(load_requests)
     rows += batches.rows()
+    rows += first_run.rows()
     width = [max(len(str(row[i])) for row in rows) for i in range(4)]
     print("\n".join(f"# {line}" for line in header))
     print(f"# took {time.monotonic() - started:.0f} s")

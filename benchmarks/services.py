@@ -45,13 +45,19 @@ def process(cmd: list[str], env: dict[str, str] | None = None) -> Iterator[subpr
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc, signal.SIGTERM)
+
+
+def stop_group(proc: subprocess.Popen, sig: int, timeout: float = 10.0) -> None:
+    """Signal a process started with ``start_new_session`` and its children; kill them all
+    when they are not gone within ``timeout``."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def wait_for_port(port: int, timeout: float = 30) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from devstack import config
+from devstack import config, running
 from devstack import template as tpl
 from devstack.console import Console, configure_logging
 from devstack.pool import FunctionError, Throttled
@@ -114,12 +114,16 @@ def serve(argv: Sequence[str]) -> int:
         partial = opts.url_file.with_name(opts.url_file.name + ".partial")
         partial.write_text(stack.api_url + "\n", "utf-8")
         partial.replace(opts.url_file)
+    entry = running.register(stack.api_url)
     console.line(
         console.paint(f"Ready: {stack.api_url}", "bold") + console.paint("   (Ctrl-C stops)", "dim")
     )
-    stop.wait()
-    console.line(console.paint("Stopping…", "dim"))
-    stack.stop()
+    try:
+        stop.wait()
+        console.line(console.paint("Stopping…", "dim"))
+        stack.stop()
+    finally:
+        running.unregister(entry)
     console.line("Stopped.")
     return 0
 
@@ -135,7 +139,8 @@ def invoke_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m devstack invoke",
         description="Run one function once on an event file, like `sam local invoke -e`. "
-        "With a local stack running (PORT, default 3000) the event runs there, in its "
+        "With a local stack running (at --stack-url; else on PORT when set; else any stack "
+        "of this checkout, on any port, or on 3000) the event runs there, in its "
         "environments and against its tables; otherwise against a moto server, tables and "
         "simulator started for this one invocation. The handler's return value is printed on "
         "stdout as JSON (on an error, Lambda's error object, and the exit code is 1); logs go "
@@ -203,8 +208,8 @@ def invoke(argv: Sequence[str]) -> int:
 
     outcome: dict[str, Any] | None = None
     if not args.standalone:
-        url = (args.stack_url or f"http://127.0.0.1:{opts.port or config.DEFAULT_PORT}").rstrip("/")
-        if _probe(url) is not None:
+        url = next((url for url in _candidates(args.stack_url) if _probe(url) is not None), None)
+        if url is not None:
             log.info(
                 "invoking %s on the running local stack at %s (its logs are there)",
                 args.function,
@@ -212,7 +217,7 @@ def invoke(argv: Sequence[str]) -> int:
             )
             outcome = _invoke_remote(url, args.function, event)
         elif args.stack_url:
-            log.error("no local stack answers at %s", url)
+            log.error("no local stack answers at %s", args.stack_url)
             return 2
     if outcome is None:
         outcome = _invoke_standalone(opts, console, args.function, event)
@@ -223,6 +228,16 @@ def invoke(argv: Sequence[str]) -> int:
         return 0
     print(json.dumps(outcome.get("error")))
     return 1
+
+
+def _candidates(stack_url: str | None) -> list[str]:
+    """Where to look for a running stack: the URL given; else PORT's when set; else the stacks
+    this checkout has running (on any port, the newest first), then the default port."""
+    if stack_url:
+        return [stack_url.rstrip("/")]
+    if os.environ.get("PORT"):
+        return [f"http://127.0.0.1:{os.environ['PORT']}"]
+    return [*running.running_urls(), f"http://127.0.0.1:{config.DEFAULT_PORT}"]
 
 
 def _invoke_standalone(
@@ -267,4 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Everything is stopped by now. The interpreter's own teardown of what a long run left in
+    # memory (moto's items and stream records) can take minutes of garbage collection: skip it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

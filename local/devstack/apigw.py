@@ -42,6 +42,14 @@ NOT_FOUND = (404, {"message": "Not Found"})
 INTERNAL_ERROR = (500, {"message": "Internal Server Error"})
 SERVICE_UNAVAILABLE = (503, {"message": "Service Unavailable"})
 TOO_LARGE = (413, {"message": "Request Entity Too Large"})
+# RFC 9110's names where Python before 3.13 still has the older ones (the problem titles of
+# esms_calls.api.problems use the same, so a status line and its problem's title agree).
+REASON_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # HTTP APIs refuse larger request bodies
 INTEGRATION_TIMEOUT_SECONDS = 30.0  # HTTP APIs give an integration at most 30 s
 

@@ -12,6 +12,9 @@ Environment variables read (the command line overrides each):
 | ``CALLBACK_SIGNING_KEY`` | the callback URLs' HMAC key (random for each run otherwise) |
 | ``PUBLIC_BASE_URL`` | base of the callback URLs (the local API's own address otherwise) |
 | ``RECONCILE_EVERY`` | seconds between scheduled invocations (30; 0 disables them) |
+| ``RECONCILE_AFTER`` | age in seconds after which reconciliation asks about a call (20 here); a call |
+|   | still ringing when asked is asked again that much later (deployed: 300 s) |
+| ``SIMULATOR_CLOCK`` | start the simulator's clock this far ahead (``+1d``, ``2h30m``, seconds) |
 | ``CONCURRENCY`` | environments per function (3) |
 | ``LOG_FORMAT`` | ``compact`` (default), ``json`` or ``pretty`` |
 | ``PARAMETER_OVERRIDES`` | template parameters, ``Name=Value`` separated by spaces |
@@ -31,10 +34,16 @@ from typing import Any
 
 from devstack import template as tpl
 from devstack.console import LOG_FORMATS, LogFormat
+from esms_simulator.clock import parse_duration
 
 DEFAULT_PORT = 3000
 DEFAULT_CONCURRENCY = 3
 DEFAULT_RECONCILE_EVERY = 30.0
+# Deployed, a call is queried after 900 s (the template allows no less than 60); locally a lost
+# callback should be settled while the newcomer still watches.
+DEFAULT_RECONCILE_AFTER = 20
+RECONCILE_AFTER_VARIABLE = "RECONCILE_AFTER_SECONDS"
+RECONCILE_RETRY_VARIABLE = "RECONCILE_RETRY_SECONDS"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
 
 # Names a deployment resolves from Secrets Manager / SSM; locally their values come straight
@@ -54,6 +63,8 @@ class StackOptions:
     port: int = DEFAULT_PORT
     concurrency: int = DEFAULT_CONCURRENCY
     reconcile_every: float = DEFAULT_RECONCILE_EVERY
+    reconcile_after: int = DEFAULT_RECONCILE_AFTER
+    simulator_clock: float = 0.0  # seconds the simulator's clock starts ahead
     dynamodb: str = "moto"
     log_format: LogFormat = "compact"
     url_file: Path | None = None
@@ -117,6 +128,19 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="an extra environment variable for the functions (wins over the template)",
     )
+    parser.add_argument(
+        "--reconcile-after",
+        type=int,
+        metavar="SECONDS",
+        help="age after which reconciliation queries a call (env RECONCILE_AFTER, default "
+        f"{DEFAULT_RECONCILE_AFTER}; deployed: the ReconcileAfterSeconds parameter)",
+    )
+    parser.add_argument(
+        "--simulator-clock",
+        metavar="OFFSET",
+        help="start the simulator's clock this far ahead, e.g. +1d, 2h30m, 90 "
+        "(env SIMULATOR_CLOCK); scheduled calls use it",
+    )
     parser.add_argument("--template", type=Path, help="the SAM template (template.yaml)")
     parser.add_argument(
         "--log-format", choices=LOG_FORMATS, help="handler log lines (env LOG_FORMAT)"
@@ -154,6 +178,23 @@ def options_from(args: argparse.Namespace, environ: Mapping[str, str]) -> StackO
     )
     if opts.reconcile_every < 0:
         raise ConfigError("--reconcile-every must not be negative")
+    after = getattr(args, "reconcile_after", None)
+    opts.reconcile_after = (
+        after
+        if after is not None
+        else _number(
+            "RECONCILE_AFTER",
+            env.get("RECONCILE_AFTER") or str(DEFAULT_RECONCILE_AFTER),
+            integer=True,
+        )
+    )
+    if opts.reconcile_after < 0:
+        raise ConfigError("--reconcile-after must not be negative")
+    clock = getattr(args, "simulator_clock", None) or env.get("SIMULATOR_CLOCK") or "0"
+    try:
+        opts.simulator_clock = parse_duration(clock)
+    except ValueError as exc:
+        raise ConfigError(f"--simulator-clock / SIMULATOR_CLOCK: {exc}") from None
     opts.dynamodb = (args.dynamodb or env.get("DYNAMODB") or "moto").lower()
     if opts.dynamodb not in ("moto", "aws"):
         raise ConfigError(f"DYNAMODB must be moto or aws, got {opts.dynamodb!r}")
@@ -276,6 +317,12 @@ def function_env(
     )
     env.update(aws_environment)
     env.update(from_template)
+    if RECONCILE_AFTER_VARIABLE in from_template and "ReconcileAfterSeconds" not in (
+        opts.parameter_overrides
+    ):
+        env[RECONCILE_AFTER_VARIABLE] = str(opts.reconcile_after)
+        # A call caught still ringing is asked again on a later local run, not 5 minutes later.
+        env[RECONCILE_RETRY_VARIABLE] = str(max(1, opts.reconcile_after))
     for name in DEPLOYED_ONLY:
         env.pop(name, None)
     env.update(

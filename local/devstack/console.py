@@ -124,13 +124,16 @@ class FunctionOutput:
         if not text.strip() or text.startswith(_RUNTIME_PREFIXES):
             return
         rendered = render_compact(text, self.console)
+        if rendered is None:
+            return
         for number, piece in enumerate(rendered.split("\n")):
             prefix = f"{self.console.stamp()} {tag} " if number == 0 else "    "
             self.console.line(prefix + piece)
 
 
-def render_compact(text: str, console: Console) -> str:
-    """One Powertools log record or EMF metrics record as a short line; other text unchanged."""
+def render_compact(text: str, console: Console) -> str | None:
+    """One Powertools log record or EMF metrics record as a short line; other text unchanged;
+    None for a metrics record of only zeros (an idle scheduled run's counters)."""
     if not text.startswith("{"):
         return text
     try:
@@ -159,19 +162,20 @@ def render_compact(text: str, console: Console) -> str:
     return line
 
 
-def _render_metrics(record: dict[str, Any], console: Console) -> str:
+def _render_metrics(record: dict[str, Any], console: Console) -> str | None:
     names: list[str] = []
     dimensions: set[str] = set()
     for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
         names += [metric.get("Name", "") for metric in directive.get("Metrics", [])]
         for group in directive.get("Dimensions", []):
             dimensions.update(group)
-    values = []
+    totals = {}
     for name in names:
         value = record.get(name)
-        if isinstance(value, list):
-            value = sum(value)
-        values.append(f"{name}={_number(value)}")
+        totals[name] = sum(value) if isinstance(value, list) else value
+    if names and not any(totals.values()):
+        return None
+    values = [f"{name}={_number(value)}" for name, value in totals.items()]
     tags = [f"{d}={record[d]}" for d in sorted(dimensions) if d != "service" and d in record]
     return console.paint("metrics  " + "  ".join(values + tags), "dim")
 

@@ -233,6 +233,7 @@ def start_simulator(
     secret_key: str | None,
     port: int | None,
     delays: tuple[float, float, float] = DEFAULT_SIMULATOR_DELAYS,
+    clock_offset: float = 0.0,
     host: str = "127.0.0.1",
 ) -> Provider:
     """The embedded simulator. Its own configuration (ESMS_SIM_CONFIG, ESMS_SIM_CONFIG_JSON,
@@ -240,7 +241,7 @@ def start_simulator(
     (ESMS_API_KEY/ESMS_SECRET_KEY) win, and the functions get whatever it accepts."""
     from esms_simulator import EsmsSimulator, Rule, SimulatorConfig, load_config
 
-    base = SimulatorConfig(host=host, default_rule=Rule(delays=delays))
+    base = SimulatorConfig(host=host, default_rule=Rule(delays=delays), clock_offset=clock_offset)
     config = load_config(base=base)
     overrides: dict[str, Any] = {}
     if api_key and secret_key:

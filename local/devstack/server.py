@@ -6,6 +6,7 @@ HMAC token, and queries can carry anything), the status, the function and the ti
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import threading
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from devstack.stack import LocalStack
 
 ADMIN_PREFIX = "/_devstack"
+SIMULATOR_PREFIX = "/_simulator"
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -55,26 +57,18 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 60
 
-    def do_GET(self) -> None:
-        self._handle()
+    # RFC 9110's reason phrases (the problem titles use the same), whatever Python's version.
+    responses = {
+        **BaseHTTPRequestHandler.responses,
+        **{status: (phrase, phrase) for status, phrase in apigw.REASON_PHRASES.items()},
+    }
 
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_HEAD(self) -> None:
-        self._handle()
-
-    def do_OPTIONS(self) -> None:
-        self._handle()
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the router, as at API Gateway: one without a route (TRACE, ...)
+        # gets the gateway's 404, not http.server's 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Request lines are not logged as received (paths carry tokens): see _access."""
@@ -99,6 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if raw_path == ADMIN_PREFIX or raw_path.startswith(ADMIN_PREFIX + "/"):
             self._admin(raw_path, body)
+            return
+        if raw_path == SIMULATOR_PREFIX or raw_path.startswith(SIMULATOR_PREFIX + "/"):
+            self._simulator(body)
             return
         stack = self.server.stack
         if len(body) > apigw.MAX_PAYLOAD_BYTES:
@@ -251,14 +248,43 @@ class _Handler(BaseHTTPRequestHandler):
         console.line(" ".join(parts))
 
     # ----------------------------------------------------------------- admin
-    def _admin(self, raw_path: str, body: bytes) -> None:
-        stack = self.server.stack
+    def _from_loopback(self) -> bool:
         try:
             loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
         except ValueError:
             loopback = False
         if not loopback:
-            self._json(403, {"error": "the /_devstack endpoints answer loopback clients only"})
+            self._json(403, {"error": "the admin endpoints answer loopback clients only"})
+        return loopback
+
+    def _simulator(self, body: bytes) -> None:
+        """The simulator's admin endpoints at a stable address: relayed to its own port."""
+        if not self._from_loopback():
+            return
+        provider = self.server.stack.provider
+        simulator = provider.simulator if provider is not None else None
+        if simulator is None:
+            self._json(404, {"error": "no embedded simulator: ESMS_BASE_URL points elsewhere"})
+            return
+        connection = http.client.HTTPConnection("127.0.0.1", simulator.port, timeout=70)
+        try:
+            headers = {"Content-Type": self.headers.get("Content-Type") or "application/json"}
+            connection.request(self.command, self.path, body=body or None, headers=headers)
+            answer = connection.getresponse()
+            content_type = answer.getheader("Content-Type") or "application/json"
+            response = apigw.HttpResponse(
+                answer.status, [("Content-Type", content_type)], answer.read()
+            )
+        except OSError as exc:
+            self._json(502, {"error": f"the simulator did not answer: {exc}"})
+            return
+        finally:
+            connection.close()
+        self._send(response)
+
+    def _admin(self, raw_path: str, body: bytes) -> None:
+        stack = self.server.stack
+        if not self._from_loopback():
             return
         parts = [part for part in raw_path[len(ADMIN_PREFIX) :].split("/") if part]
         resource = parts[0] if parts else "health"

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ from devstack.resources import (
     start_simulator,
     use_aws,
 )
-from devstack.server import ApiServer
+from devstack.server import SIMULATOR_PREFIX, ApiServer
+from esms_simulator.presets import PREFIX as PRESET_PREFIX
+from esms_simulator.presets import Preset
 
 LOCAL_DIR = Path(__file__).resolve().parents[1]
 CALLBACK_PATH_PREFIX = "/callbacks/"
@@ -124,6 +127,7 @@ class LocalStack:
                 secret_key=opts.esms_secret_key,
                 port=opts.simulator_port,
                 delays=opts.simulator_delays or DEFAULT_SIMULATOR_DELAYS,
+                clock_offset=opts.simulator_clock,
             )
 
         for logical_id in self.function_ids:
@@ -323,6 +327,8 @@ class LocalStack:
                 if not self._stopping.is_set():
                     self.log.warning("schedule %s: %s", schedule.name, exc)
                 continue
+            if invocation.ok and _idle(invocation.result):
+                continue  # nothing was due: a line every 30 s would only bury the others
             elapsed = (time.monotonic() - started) * 1000
             console = self.console
             tag = console.function_tag(schedule.function, invocation.worker)
@@ -351,6 +357,7 @@ class LocalStack:
                 "mode": "simulator" if simulator is not None else "external",
                 "base_url": self.provider.base_url if self.provider else None,
                 "simulator_url": simulator.url if simulator is not None else None,
+                "admin_url": f"{self.api_url}{SIMULATOR_PREFIX}" if simulator is not None else None,
             },
             "dynamodb": {
                 "mode": self.dynamodb.mode if self.dynamodb else None,
@@ -388,11 +395,15 @@ class LocalStack:
             lines.append(f"  SQS        {where} (queues {names})")
         simulator = self.provider.simulator
         if simulator is not None:
-            lines.append(f"  eSMS       simulator {self.provider.base_url}")
+            clock = simulator.clock.to_dict()
+            ahead = f"{clock['offset_seconds']:g} s ahead" if clock["offset_seconds"] else "now"
             lines.append(
-                f"             rules: {simulator.url}/_simulator/rules   "
-                f"calls: {simulator.url}/_simulator/calls"
+                f"  eSMS       simulator {self.provider.base_url}"
+                f"  (send dates honoured; its clock: {ahead})"
             )
+            admin = f"{self.api_url}{SIMULATOR_PREFIX}"
+            lines.append(f"  simulator  {admin}/  (presets, rules, clock, calls, settings)")
+            lines += _preset_lines(simulator.presets)
         else:
             lines.append(f"  eSMS       {self.provider.describe()}")
         key_origin = "CALLBACK_SIGNING_KEY" if self.opts.signing_key_given else "random, this run"
@@ -410,7 +421,8 @@ class LocalStack:
             when = f"every {every:g} s" if every > 0 else "disabled (RECONCILE_EVERY=0)"
             lines.append(
                 f"  schedule   {scheduled.schedule.name} → {scheduled.schedule.function} {when}"
-                f"  (deployed: {scheduled.expression})"
+                f"  (deployed: {scheduled.expression}); calls queried once"
+                f" {self.opts.reconcile_after} s old (deployed: ReconcileAfterSeconds)"
             )
         for mapping in self.mappings:
             lines.append(f"  queue      {describe(mapping)}")
@@ -423,3 +435,17 @@ class LocalStack:
             )
         lines.append(f"  admin  {self.api_url}/_devstack/health   {self.api_url}/_devstack/faults")
         return lines
+
+
+def _idle(result: Any) -> bool:
+    """A scheduled run that found nothing to do: a summary of only zeros, falses and empties."""
+    return isinstance(result, dict) and bool(result) and not any(result.values())
+
+
+def _preset_lines(presets: Sequence[Preset]) -> list[str]:
+    """The simulator's well-known numbers (the README tables them too)."""
+    cells = [f"{preset.phone}  {preset.outcome}" for preset in presets if preset.rule.code is None]
+    codes = [preset.rule.code for preset in presets if preset.rule.code is not None]
+    if codes:
+        cells.append(f"{PRESET_PREFIX}NNN  refused with code NNN: {' '.join(codes)}")
+    return [("  presets    " if n == 0 else "             ") + cell for n, cell in enumerate(cells)]

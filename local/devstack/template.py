@@ -14,6 +14,8 @@ values, the way a deployment would supply them:
   ``PSEUDO_PARAMETER_DEFAULTS``).
 
 A reference that neither the mapping nor a default resolves raises ``TemplateResolutionError``.
+``!Ref AWS::NoValue`` removes the list item or mapping key it is the value of, as in a deployment.
+The rule functions of a template's ``Rules`` (``Fn::Contains``, ``Fn::EachMemberIn``) resolve too.
 """
 
 from __future__ import annotations
@@ -289,10 +291,17 @@ def function_environment(
     own_vars = (props.get("Environment") or {}).get("Variables")
     variables = {**(global_vars or {}), **(own_vars or {})}
     resolver = _Resolver(template, overrides or {})
-    return {name: resolver.to_string(resolver.resolve(value)) for name, value in variables.items()}
+    resolved = {name: resolver.resolve(value) for name, value in variables.items()}
+    return {
+        name: resolver.to_string(value)
+        for name, value in resolved.items()
+        if value is not _NO_VALUE
+    }
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# What ``!Ref AWS::NoValue`` resolves to until the list or mapping holding it drops it.
+_NO_VALUE = object()
 
 
 class _Resolver:
@@ -312,6 +321,8 @@ class _Resolver:
         return str(value)
 
     def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         if name in self.overrides:
             return self.overrides[name]
         if name in self.parameters:
@@ -351,11 +362,12 @@ class _Resolver:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in map(self.resolve, value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) != 1:
-            return {key: self.resolve(item) for key, item in value.items()}
+            resolved = {key: self.resolve(item) for key, item in value.items()}
+            return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
         ((key, arg),) = value.items()
         if key == "Ref":
             return self.ref(arg)
@@ -379,6 +391,12 @@ class _Resolver:
             return all(self.resolve(item) for item in arg)
         if key == "Fn::Or":
             return any(self.resolve(item) for item in arg)
+        if key == "Fn::Contains":
+            items, item = self.resolve(arg)
+            return item in items
+        if key == "Fn::EachMemberIn":
+            items, allowed = self.resolve(arg)
+            return all(item in allowed for item in items)
         if key == "Fn::Join":
             delimiter, items = arg
             return delimiter.join(self.to_string(item) for item in self.resolve(items))
@@ -390,7 +408,8 @@ class _Resolver:
             return self.template["Mappings"][map_name][top][second]
         if key.startswith("Fn::"):
             raise TemplateResolutionError(f"{key} is not supported")
-        return {key: self.resolve(arg)}
+        resolved = self.resolve(arg)
+        return {} if resolved is _NO_VALUE else {key: resolved}
 
 
 # ---------------------------------------------------------------------------------------------

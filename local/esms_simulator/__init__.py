@@ -9,6 +9,7 @@
 from .callbacks import CallbackAttempt
 from .config import MUTABLE_SETTINGS, SimulatorConfig, load_config
 from .params import CODE_MESSAGES, INVALID_PARAMETER
+from .presets import PRESETS, Preset
 from .records import CallRecord, ReceivedRequest
 from .rules import (
     ANSWERED,
@@ -32,6 +33,7 @@ __all__ = [
     "INVALID_PARAMETER",
     "MUTABLE_SETTINGS",
     "NO_ANSWER",
+    "PRESETS",
     "CallRecord",
     "CallbackAttempt",
     "Composition",
@@ -39,6 +41,7 @@ __all__ = [
     "EsmsSimulator",
     "Fault",
     "Outcome",
+    "Preset",
     "ProviderAnswer",
     "ReceivedRequest",
     "Rule",

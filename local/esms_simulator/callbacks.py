@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .clock import SimulatorClock
 from .rules import Delivery
 from .urls import Composition, compose_callback_url
 
@@ -83,7 +84,8 @@ class CallPlan:
     stages: tuple[Stage, ...]
     duplicates: int = 1
     delivery: Delivery = Delivery.SEQUENTIAL
-    not_before: float | None = None  # epoch seconds (SendDate): stages after 2 wait for it
+    # Epoch seconds (SendDate) on the simulator's clock: stages after 2 wait for it.
+    not_before: float | None = None
 
 
 class CallbackSender:
@@ -164,7 +166,9 @@ class CallbackDispatcher:
         sender: CallbackSender,
         on_stage: Callable[[str, int], None],
         rng: random.Random,
+        clock: SimulatorClock,
     ) -> None:
+        self._clock = clock
         self._sender = sender
         self._on_stage = on_stage
         self._rng = rng
@@ -231,8 +235,7 @@ class CallbackDispatcher:
             if cancel.wait(stage.delay):
                 return
             if stage.send_status != 2 and plan.not_before is not None:
-                remaining = plan.not_before - time.time()
-                if remaining > 0 and cancel.wait(remaining):
+                if not self._clock.wait_until(plan.not_before, cancel):
                     return
             self._on_stage(plan.sms_id, stage.send_status)
             if not stage.send or not plan.callback_url:

@@ -21,7 +21,11 @@ MUTABLE_SETTINGS: tuple[str, ...] = (
     "queryable_after",
     "request_id_ttl",
     "honor_send_date",
+    "scripts",
 )
+
+#: The scripts (text to speech) the simulated account has: id → how many variables it takes.
+DEFAULT_SCRIPTS: Mapping[str, int] = {"OTP1": 1, "REMIND1": 2}
 
 ENV_CONFIG_FILE = "ESMS_SIM_CONFIG"
 ENV_CONFIG_JSON = "ESMS_SIM_CONFIG_JSON"
@@ -41,6 +45,16 @@ def _number(name: str, value: Any, *, integer: bool = False) -> Any:
     return value if integer else float(value)
 
 
+def _scripts(value: Any) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise ValueError("scripts must map script ids to their number of variables")
+    for script, count in value.items():
+        if not isinstance(script, str) or not script:
+            raise ValueError(f"a script id must be a non-empty string, got {script!r}")
+        _number(f"scripts[{script!r}]", count, integer=True)
+    return dict(value)
+
+
 @dataclass(frozen=True)
 class SimulatorConfig:
     """Everything the simulator is started with. Times are in seconds."""
@@ -57,20 +71,32 @@ class SimulatorConfig:
     resend_backoff: float = 0.1  # pause before each re-send
     queryable_after: float = 0.1  # GetSendStatus answers 105 for younger calls
     request_id_ttl: float = 86400.0  # RequestID reuse window (124)
-    honor_send_date: bool = False  # True: a future SendDate holds stages 7 and 5 until then
+    honor_send_date: bool = True  # a future SendDate holds stages 7 and 5 until then
     seed: int | None = None  # for shuffled delivery
+    presets: bool = True  # the well-known numbers of presets.py, after the rules
+    clock_offset: float = 0.0  # start the simulator's clock this many seconds ahead
+    # MakeCallTemplate_V2's scripts: id → number of variables; any other TemplateId is 104
+    scripts: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SCRIPTS))
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        set_(self, "scripts", _scripts(self.scripts))
         set_(self, "rules", tuple(coerce_rule(rule) for rule in self.rules))
         set_(self, "default_rule", coerce_rule(self.default_rule))
         set_(self, "callback_composition", Composition(self.callback_composition))
         set_(self, "port", _number("port", int(self.port), integer=True))
         set_(self, "max_resends", _number("max_resends", self.max_resends, integer=True))
-        for name in ("callback_timeout", "resend_backoff", "queryable_after", "request_id_ttl"):
+        for name in (
+            "callback_timeout",
+            "resend_backoff",
+            "queryable_after",
+            "request_id_ttl",
+            "clock_offset",
+        ):
             set_(self, name, _number(name, getattr(self, name)))
-        if not isinstance(self.honor_send_date, bool):
-            raise ValueError("honor_send_date must be true or false")
+        for name in ("honor_send_date", "presets"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
         if not self.api_key or not self.secret_key:
             raise ValueError("api_key and secret_key must not be empty")
 
@@ -97,6 +123,7 @@ class SimulatorConfig:
         """The settings that may change at run time, JSON-ready."""
         out = {name: getattr(self, name) for name in MUTABLE_SETTINGS}
         out["callback_composition"] = str(self.callback_composition)
+        out["scripts"] = dict(self.scripts)
         return out
 
 

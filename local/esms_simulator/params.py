@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -38,11 +38,15 @@ INVALID_PARAMETER = "118"
 
 SEND_DATE_FORMAT = "%Y/%m/%d %H:%M:%S"
 _SEND_DATE_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}$")
-_NATIONAL_RE = re.compile(r"^0[1-9]\d{8}$")
-_INTERNATIONAL_RE = re.compile(r"^84[1-9]\d{8}$")
+# Mobiles: 0 + 9 digits; landlines: 02 + 9 digits (area code and subscriber).
+_NATIONAL_RE = re.compile(r"^0(?:[1-9][0-9]{8}|2[0-9]{9})$")
+_INTERNATIONAL_RE = re.compile(r"^84(?:[1-9][0-9]{8}|2[0-9]{9})$")
 _UINT_RE = re.compile(r"^\d{1,9}$")
 _INT_FIELDS = ("MaxRepeat", "MaxRetry", "TimeWaitToIvr", "WaitRetry")
 MAX_REQUEST_ID_LENGTH = 50
+VOICES = frozenset({"male", "female", "hatieumai", "ngoclam"})
+_SPEED_RE = re.compile(r"^-?[0-3]$")
+VARIABLE_SEPARATOR = "||"
 
 
 def message_for(code: str) -> str:
@@ -50,7 +54,8 @@ def message_for(code: str) -> str:
 
 
 def national_form(phone: str) -> str | None:
-    """``0912345678`` for ``0912345678`` or ``84912345678``; None for anything else."""
+    """``0912345678`` for ``0912345678`` or ``84912345678`` (``02871002454`` for a landline);
+    None for anything else."""
     if _NATIONAL_RE.match(phone):
         return phone
     if _INTERNATIONAL_RE.match(phone):
@@ -156,14 +161,18 @@ class CallRequest:
     wait_retry: int | None = None
     callback_url: str | None = None
     request_id: str | None = None
+    # MakeCallTemplate_V2's: the script's variables, voice and speed
+    variables: tuple[str, ...] = ()
+    voice: str | None = None
+    speed: int | None = None
 
 
 def _invalid(field: str, why: str) -> Refusal:
     return Refusal(INVALID_PARAMETER, f"Invalid {field}: {why}")
 
 
-def parse_make_call(params: QueryParams) -> CallRequest | Refusal:
-    """Validate MakeCallRecord_V2's fields (credentials are checked before this)."""
+def _common(params: QueryParams) -> CallRequest | Refusal:
+    """The fields both functions take: TemplateId, Phone, SendDate, CallbackUrl, RequestId."""
     template_id = params.value("TemplateId")
     if template_id is None:
         return Refusal.of("104", "TemplateId is required")
@@ -171,9 +180,6 @@ def parse_make_call(params: QueryParams) -> CallRequest | Refusal:
     national = national_form(phone)
     if national is None:
         return Refusal.of("108")
-    number_forward = params.value("NumberForward")
-    if number_forward is not None and national_form(number_forward) is None:
-        return Refusal.of("108", "NumberForward is invalid")
     send_date: datetime | None = None
     raw_date = params.value("SendDate")
     if raw_date is not None:
@@ -183,6 +189,57 @@ def parse_make_call(params: QueryParams) -> CallRequest | Refusal:
             send_date = datetime.strptime(raw_date, SEND_DATE_FORMAT)
         except ValueError:
             return _invalid("SendDate", "not a real date and time")
+    request_id = params.value("RequestId")
+    if request_id is not None and len(request_id) > MAX_REQUEST_ID_LENGTH:
+        return _invalid("RequestId", f"longer than {MAX_REQUEST_ID_LENGTH} characters")
+    return CallRequest(
+        template_id=template_id,
+        phone=phone,
+        national_phone=national,
+        send_date=send_date,
+        callback_url=params.value("CallbackUrl"),
+        request_id=request_id,
+    )
+
+
+def parse_make_call_template(
+    params: QueryParams, scripts: Mapping[str, int]
+) -> CallRequest | Refusal:
+    """Validate MakeCallTemplate_V2's fields against the scripts the account has (script id →
+    how many variables it takes). Options of the recording function are ignored, as a WCF
+    front ignores parameters it does not know."""
+    common = _common(params)
+    if isinstance(common, Refusal):
+        return common
+    expected = scripts.get(common.template_id)
+    if expected is None:
+        return Refusal.of("104")
+    raw = params.value("VariableListStr")
+    variables = tuple(raw.split(VARIABLE_SEPARATOR)) if raw is not None else ()
+    if len(variables) != expected:
+        return _invalid("VariableListStr", f"the script takes {expected} variable(s)")
+    voice = params.value("Voice")
+    if voice is not None and voice not in VOICES:
+        return _invalid("Voice", "expected male, female, hatieumai or ngoclam")
+    speed = params.value("Speed")
+    if speed is not None and not _SPEED_RE.match(speed):
+        return _invalid("Speed", "expected -3 to 3")
+    return replace(
+        common,
+        variables=variables,
+        voice=voice,
+        speed=int(speed) if speed is not None else None,
+    )
+
+
+def parse_make_call(params: QueryParams) -> CallRequest | Refusal:
+    """Validate MakeCallRecord_V2's fields (credentials are checked before this)."""
+    common = _common(params)
+    if isinstance(common, Refusal):
+        return common
+    number_forward = params.value("NumberForward")
+    if number_forward is not None and national_form(number_forward) is None:
+        return Refusal.of("108", "NumberForward is invalid")
     ivr = params.value("Ivr")
     if ivr is not None and not re.fullmatch(r"\d", ivr):
         return _invalid("Ivr", "expected one digit 0-9")
@@ -192,20 +249,12 @@ def parse_make_call(params: QueryParams) -> CallRequest | Refusal:
         if raw is not None and not _UINT_RE.match(raw):
             return _invalid(name, "expected a non-negative integer")
         numbers[name] = int(raw) if raw is not None else None
-    request_id = params.value("RequestId")
-    if request_id is not None and len(request_id) > MAX_REQUEST_ID_LENGTH:
-        return _invalid("RequestId", f"longer than {MAX_REQUEST_ID_LENGTH} characters")
-    return CallRequest(
-        template_id=template_id,
-        phone=phone,
-        national_phone=national,
-        send_date=send_date,
+    return replace(
+        common,
         number_forward=number_forward,
         ivr=ivr,
         max_repeat=numbers["MaxRepeat"],
         max_retry=numbers["MaxRetry"],
         time_wait_to_ivr=numbers["TimeWaitToIvr"],
         wait_retry=numbers["WaitRetry"],
-        callback_url=params.value("CallbackUrl"),
-        request_id=request_id,
     )

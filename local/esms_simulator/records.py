@@ -10,6 +10,7 @@ from .callbacks import CallbackAttempt
 from .rules import STATUS_API_SPELLING, Outcome, Rule
 
 MAKE_CALL = "MakeCallRecord_V2"
+MAKE_CALL_TEMPLATE = "MakeCallTemplate_V2"
 GET_SEND_STATUS = "GetSendStatus"
 
 
@@ -61,6 +62,8 @@ class CallRecord:
     accepted_monotonic: float = field(repr=False)
     rule: Rule = field(repr=False)
     outcome: Outcome = field(repr=False)
+    api: str = MAKE_CALL  # MakeCallRecord_V2, or MakeCallTemplate_V2 (a script spoken)
+    variables: tuple[str, ...] = ()  # the script's VariableListStr, split
     send_status: int = 2
     stages: tuple[int, ...] = ()  # SendStatus values reached so far
     attempts: tuple[CallbackAttempt, ...] = ()
@@ -97,6 +100,8 @@ class CallRecord:
             "request_id": self.request_id,
             "phone": self.phone,
             "template_id": self.template_id,
+            "api": self.api,
+            "variables": list(self.variables),
             "callback_url": self.callback_url,
             "params": dict(self.params),
             "accepted_at": self.accepted_at,

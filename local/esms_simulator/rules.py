@@ -252,10 +252,14 @@ def coerce_rule(rule: Rule | Mapping[str, Any]) -> Rule:
 
 
 class RuleBook:
-    """Ordered rules plus a default; not thread-safe on its own (the simulator locks)."""
+    """Ordered rules, then fixed presets, then a default; not thread-safe on its own (the
+    simulator locks)."""
 
-    def __init__(self, rules: Iterable[Rule] = (), default: Rule | None = None) -> None:
+    def __init__(
+        self, rules: Iterable[Rule] = (), default: Rule | None = None, presets: Iterable[Rule] = ()
+    ) -> None:
         self._default = default or Rule()
+        self._presets = tuple(presets)
         self._rules: list[Rule] = []
         self._used: list[int] = []
         self.replace(rules, self._default)
@@ -288,7 +292,8 @@ class RuleBook:
             if rule.matches(phone, template_id):
                 self._used[index] += 1
                 return rule
-        return self._default
+        preset = next((p for p in self._presets if p.matches(phone, template_id)), None)
+        return preset or self._default
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -297,4 +302,5 @@ class RuleBook:
                 for rule, used in zip(self._rules, self._used, strict=True)
             ],
             "default": self._default.to_dict(),
+            "presets": [preset.to_dict() for preset in self._presets],
         }

@@ -11,12 +11,13 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .params import QueryParams, mask_text
-from .records import GET_SEND_STATUS, MAKE_CALL
+from .records import GET_SEND_STATUS, MAKE_CALL, MAKE_CALL_TEMPLATE
 from .rules import Fault
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ log = logging.getLogger("esms_simulator")
 
 PROVIDER_PREFIX = "/MainService.svc/json"
 ADMIN_PREFIX = "/_simulator"
-_PROVIDER_APIS = {MAKE_CALL.lower(): MAKE_CALL, GET_SEND_STATUS.lower(): GET_SEND_STATUS}
+_PROVIDER_APIS = {api.lower(): api for api in (MAKE_CALL, MAKE_CALL_TEMPLATE, GET_SEND_STATUS)}
 _MAX_BODY = 1 << 20
 _GARBAGE = b"<html><head><title>Service Unavailable</title></head><body>Error</body></html>"
 
@@ -101,8 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
                 text = b"Method not allowed."
                 self._send(405, text, "text/plain; charset=utf-8", {"Allow": "GET"})
                 simulator.answered(seq, 405)
-            elif api == MAKE_CALL:
-                self._provider(simulator.handle_make_call(split.query, method, split.path))
+            elif api in (MAKE_CALL, MAKE_CALL_TEMPLATE):
+                self._provider(simulator.handle_make_call(split.query, method, split.path, api))
             else:
                 self._provider(simulator.handle_get_send_status(split.query, method, split.path))
         elif lower == ADMIN_PREFIX or lower.startswith(ADMIN_PREFIX + "/"):
@@ -203,7 +204,8 @@ def _put_rules(sim: EsmsSimulator, request: AdminRequest) -> AdminResult:
     body = request.body()
     if isinstance(body, list):
         sim.set_rules(body)
-    elif isinstance(body, dict) and set(body) <= {"rules", "default"}:
+    elif isinstance(body, dict) and set(body) <= {"rules", "default", "presets"}:
+        # "presets" (what GET answers) is read-only: presets stay whatever the rules are
         rules = body.get("rules", [])
         if not isinstance(rules, list):
             raise BadRequestError("rules must be a list")
@@ -232,6 +234,25 @@ def _patch_settings(sim: EsmsSimulator, request: AdminRequest) -> AdminResult:
     if not isinstance(body, dict):
         raise BadRequestError("expected a JSON object of settings")
     return 200, sim.update_settings(**body)
+
+
+def _get_clock(sim: EsmsSimulator, _: AdminRequest) -> AdminResult:
+    return 200, sim.clock.to_dict()
+
+
+def _advance_clock(sim: EsmsSimulator, request: AdminRequest) -> AdminResult:
+    body = request.body()
+    if not isinstance(body, dict) or not set(body) <= {"by", "to"}:
+        raise BadRequestError('expected {"by": "1d"} (or seconds) or {"to": "<ISO-8601 time>"}')
+    to = body.get("to")
+    if to is not None and not isinstance(to, str):
+        raise BadRequestError('"to" must be an ISO-8601 time')
+    sim.advance_clock(body.get("by"), datetime.fromisoformat(to) if to else None)
+    return 200, sim.clock.to_dict()
+
+
+def _presets(sim: EsmsSimulator, _: AdminRequest) -> AdminResult:
+    return 200, {"presets": [{"phone": p.phone, "outcome": p.outcome} for p in sim.presets]}
 
 
 def _requests(sim: EsmsSimulator, request: AdminRequest) -> AdminResult:
@@ -278,6 +299,9 @@ _ADMIN_ROUTES: dict[tuple[str, str, bool], AdminHandler] = {
     ("POST", "rules", False): _add_rule,
     ("DELETE", "rules", False): _reset_rules,
     ("GET", "settings", False): _get_settings,
+    ("GET", "clock", False): _get_clock,
+    ("POST", "clock", False): _advance_clock,
+    ("GET", "presets", False): _presets,
     ("PATCH", "settings", False): _patch_settings,
     ("GET", "requests", False): _requests,
     ("GET", "calls", False): _calls,

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Self
 
@@ -21,6 +21,7 @@ from .callbacks import (
     SenderSettings,
     Stage,
 )
+from .clock import SimulatorClock, parse_duration
 from .config import MUTABLE_SETTINGS, SimulatorConfig
 from .params import (
     CallRequest,
@@ -30,8 +31,10 @@ from .params import (
     mask_phone,
     mask_query,
     parse_make_call,
+    parse_make_call_template,
 )
-from .records import GET_SEND_STATUS, MAKE_CALL, CallRecord, ReceivedRequest
+from .presets import PRESETS, Preset, preset_rules
+from .records import GET_SEND_STATUS, MAKE_CALL, MAKE_CALL_TEMPLATE, CallRecord, ReceivedRequest
 from .rules import Fault, Rule, RuleBook, coerce_rule
 from .server import PROVIDER_PREFIX, SimulatorHTTPServer
 
@@ -74,7 +77,10 @@ class EsmsSimulator:
         self._initial = SimulatorConfig.from_mapping(overrides, base) if overrides else base
         self._config = self._initial
         self._lock = threading.RLock()
-        self._rulebook = RuleBook(self._initial.rules, self._initial.default_rule)
+        default = self._initial.default_rule
+        presets = preset_rules(default) if self._initial.presets else ()
+        self._rulebook = RuleBook(self._initial.rules, default, presets)
+        self.clock = SimulatorClock(self._initial.clock_offset)
         self._requests: list[ReceivedRequest] = []
         self._calls: dict[str, CallRecord] = {}
         self._attempts: list[CallbackAttempt] = []
@@ -85,6 +91,7 @@ class EsmsSimulator:
             self._sender,
             self._reach_stage,
             random.Random(self._initial.seed),  # noqa: S311 - shuffles test traffic
+            self.clock,
         )
         self._server: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -219,6 +226,23 @@ class EsmsSimulator:
             self._config = SimulatorConfig.from_mapping(changes, self._config)
             return self._config.settings()
 
+    @property
+    def presets(self) -> tuple[Preset, ...]:
+        """The well-known numbers (empty when started with ``presets: false``)."""
+        return PRESETS if self._initial.presets else ()
+
+    # ----------------------------------------------------------------- clock
+    def advance_clock(self, by: str | float | None = None, to: datetime | None = None) -> None:
+        """Move the simulator's clock forward ``by`` (seconds, or ``"1d"``, ``"2h30m"``) or
+        ``to`` a moment: scheduled calls whose SendDate it passes play out at once."""
+        if (by is None) == (to is None):
+            raise ValueError('give either "by" (e.g. "1d", 3600) or "to" (an ISO-8601 time)')
+        if to is not None:
+            self.clock.advance_to(to)
+        else:
+            self.clock.advance(parse_duration(by))  # type: ignore[arg-type]
+        log.info("clock moved forward: now %s", self.clock.to_dict()["now"])
+
     # ----------------------------------------------------------------- inspection
     def requests(self, api: str | None = None) -> list[ReceivedRequest]:
         """Requests received on provider paths, oldest first (``api``: e.g.
@@ -273,27 +297,31 @@ class EsmsSimulator:
             self._claims.clear()
             self._config = self._initial
             self._rulebook.replace(self._initial.rules, self._initial.default_rule)
+            self.clock.reset(self._initial.clock_offset)
 
     # ----------------------------------------------------------------- provider API
-    def handle_make_call(self, query: str, method: str = "GET", path: str = "") -> ProviderAnswer:
-        """Decide MakeCallRecord_V2's answer; starts the call's callbacks when accepted."""
+    def handle_make_call(
+        self, query: str, method: str = "GET", path: str = "", api: str = MAKE_CALL
+    ) -> ProviderAnswer:
+        """Decide the answer of MakeCallRecord_V2 (or, with ``api``, MakeCallTemplate_V2);
+        starts the call's callbacks when accepted."""
         params = QueryParams.parse(query)
         plan: CallPlan | None = None
         rule: Rule | None = None
         with self._lock:
-            path = path or f"{PROVIDER_PREFIX}/{MAKE_CALL}"
-            seq = self._record(MAKE_CALL, method, path, query, params)
+            path = path or f"{PROVIDER_PREFIX}/{api}"
+            seq = self._record(api, method, path, query, params)
             config = self._config
-            outcome = self._decide(params, config)
+            outcome = self._decide(params, config, api)
             if isinstance(outcome, Refusal):
-                body = self._refuse(seq, outcome)
+                body = self._refuse(seq, outcome, api)
             else:
                 request, rule = outcome
                 if rule.fault is not None and not rule.fault_accepts:
                     body = {}
-                    log.info("MakeCallRecord_V2 fault=%s (call not placed)", rule.fault)
+                    log.info("%s fault=%s (call not placed)", api, rule.fault)
                 else:
-                    record, plan = self._accept(seq, request, rule, params, config)
+                    record, plan = self._accept(seq, api, request, rule, params, config)
                     body = {"CodeResult": "100", "SMSID": record.sms_id}
         if plan is not None:
             self._dispatcher.start(plan)
@@ -338,11 +366,14 @@ class EsmsSimulator:
 
     # ----------------------------------------------------------------- internals
     def _decide(
-        self, params: QueryParams, config: SimulatorConfig
+        self, params: QueryParams, config: SimulatorConfig, api: str
     ) -> Refusal | tuple[CallRequest, Rule]:
         if not credentials_ok(params, config.api_key, config.secret_key):
             return Refusal.of("101")
-        request = parse_make_call(params)
+        if api == MAKE_CALL_TEMPLATE:
+            request = parse_make_call_template(params, config.scripts)
+        else:
+            request = parse_make_call(params)
         if isinstance(request, Refusal):
             return request
         if request.request_id is not None:
@@ -354,9 +385,9 @@ class EsmsSimulator:
             return Refusal.of(rule.code, rule.message)
         return request, rule
 
-    def _refuse(self, seq: int, refusal: Refusal) -> dict[str, Any]:
+    def _refuse(self, seq: int, refusal: Refusal, api: str) -> dict[str, Any]:
         self._set_answer(seq, refusal.code, None)
-        log.info("MakeCallRecord_V2 -> %s %s", refusal.code, refusal.message)
+        log.info("%s -> %s %s", api, refusal.code, refusal.message)
         return {"CodeResult": refusal.code, "ErrorMessage": refusal.message}
 
     def _status_error(self, seq: int, code: str, message: str) -> dict[str, Any]:
@@ -367,6 +398,7 @@ class EsmsSimulator:
     def _accept(
         self,
         seq: int,
+        api: str,
         request: CallRequest,
         rule: Rule,
         params: QueryParams,
@@ -387,12 +419,15 @@ class EsmsSimulator:
             accepted_monotonic=now,
             rule=rule,
             outcome=rule.outcome(),
+            api=api,
+            variables=request.variables,
         )
         self._calls[sms_id] = record
         self._set_answer(seq, "100", sms_id)
+        # Never the variables: they may be one-time codes.
         log.info(
-            "MakeCallRecord_V2 phone=%s TemplateId=%s RequestID=%s -> 100 SMSID=%s callback=%s",
-            mask_phone(request.national_phone), request.template_id, request.request_id,
+            "%s phone=%s TemplateId=%s RequestID=%s -> 100 SMSID=%s callback=%s",
+            api, mask_phone(request.national_phone), request.template_id, request.request_id,
             sms_id, "yes" if request.callback_url else "no",
         )  # fmt: skip
         return record, self._plan(record, request, rule, config)

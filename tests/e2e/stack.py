@@ -5,6 +5,7 @@ Every wait has a deadline; every stack started here is stopped (SIGINT, as Ctrl-
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -130,3 +131,16 @@ def wait_for(predicate: Any, *, timeout: float, interval: float = 0.1) -> Any:
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def invoke_event(stack: RunningStack, function: str, event: dict[str, Any]) -> dict[str, Any]:
+    """`python -m devstack invoke FUNCTION -` against the stack, the event on stdin, as a user
+    runs it; the handler's answer it prints."""
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack", "invoke", function, "-", "--stack-url", stack.url],
+        cwd=ROOT, env=stack_environment(), input=json.dumps(event).encode(),
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer

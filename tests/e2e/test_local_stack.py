@@ -20,7 +20,14 @@ import httpx
 import pytest
 
 from devstack.template import function_queue_events, load_template
-from tests.e2e.stack import ROOT, RunningStack, local_stack, stack_environment, wait_for
+from tests.e2e.stack import (
+    ROOT,
+    RunningStack,
+    invoke_event,
+    local_stack,
+    stack_environment,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -173,14 +180,7 @@ def test_a_long_list_fans_out_through_the_queue_and_every_call_is_placed(
     event["detail"]["calls"] = [{"phone": phone} for phone in sorted(phones)]
 
     # When CallsFunction gets it (as the rule would invoke it)
-    done = subprocess.run(
-        [sys.executable, "-m", "devstack", "invoke", "CallsFunction", "-", "--stack-url",
-         stack.url],
-        cwd=ROOT, env=stack_environment(), input=json.dumps(event).encode(),
-        capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr.decode()
-    assert json.loads(done.stdout)["queued"] == len(phones)
+    assert invoke_event(stack, "CallsFunction", event)["queued"] == len(phones)
 
     # Then the queue's event source mapping delivers every call, and the provider gets each once
     def all_placed() -> list[str] | None:
@@ -250,7 +250,7 @@ def test_with_esms_base_url_the_stack_calls_that_endpoint_and_accepts_its_callba
     with local_stack(env=env) as stack, httpx.Client(base_url=stack.url, timeout=35) as api:
         health = stack.health()
         assert health["esms"] == {"mode": "external", "base_url": provider["url"],
-                                  "simulator_url": None}  # fmt: skip
+                                  "simulator_url": None, "admin_url": None}  # fmt: skip
 
         # When a call with every optional field is placed
         request_id = f"e2e-{uuid.uuid4().hex[:12]}"

@@ -118,6 +118,26 @@ def atomic_moto_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DynamoHandler, "call_action", call_action)
 
 
+@pytest.fixture(autouse=True)
+def one_metrics_flush_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lambda runs one event at a time per environment; tests that run handlers on threads share
+    one Powertools Metrics object, whose flush checks for metrics and then serialises them: a
+    second thread flushing in between leaves the first with an empty set, and an error Lambda
+    can never see. Serialise the flushes, as one environment would."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+        AmazonCloudWatchEMFProvider,
+    )
+
+    lock = threading.Lock()
+    original = AmazonCloudWatchEMFProvider.flush_metrics
+
+    def flush_metrics(self: AmazonCloudWatchEMFProvider, *args: Any, **kwargs: Any) -> None:
+        with lock:
+            original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AmazonCloudWatchEMFProvider, "flush_metrics", flush_metrics)
+
+
 @pytest.fixture
 def invoke_calls(calls_app: Any, esms: FakeEsms):
     def invoke(event: dict[str, Any], context: FakeLambdaContext | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from esms_calls import dependencies
 from tests.support import events
 from tests.support.callbacks import (
     PROVIDER_EXAMPLE_QUERY,
@@ -190,6 +191,28 @@ def test_a_bad_or_missing_token_is_403_and_stores_nothing(
     assert response["headers"]["Content-Type"] == "application/problem+json"
     assert requests.writes == 0
     assert stored_item(tables, placed["call_id"]) == before
+
+
+def test_a_callback_under_the_public_base_urls_path_is_stored(
+    invoke_calls: Invoke, invoke_callback: Invoke, esms, tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a custom domain whose API mapping puts the API under /voice/v1
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.example.test/voice/v1")
+    dependencies.reset()
+    body = body_of(invoke_calls(events.post_calls({"phone": "0912345678", "template_id": "1"})))
+    callback_url = esms.calls[-1]["CallbackUrl"]
+    assert callback_url.startswith("https://api.example.test/voice/v1/callbacks/esms/")
+    # When the provider calls that URL (API Gateway keeps the base path in rawPath), and a copy
+    # arrives under another base path
+    query = report_query(body["sms_id"])
+    elsewhere = callback_url.replace("/voice/v1/", "/voice/v2/")
+    stray = invoke_callback(callback_event(appended(elsewhere, query)))
+    response = invoke_callback(callback_event(appended(callback_url, query)))
+    # Then the callback is stored and settles the call; the stray copy is refused
+    assert response["statusCode"] == 200
+    assert stray["statusCode"] == 403
+    call = record(invoke_calls, body["call_id"])
+    assert call["status"] == "COMPLETED" and call["callbacks_received"] == 1
 
 
 def test_six_repeats_of_one_callback_are_stored_once(

@@ -297,11 +297,13 @@ def test_a_replayed_scheduled_call_keeps_its_answer_after_its_time_passed(
     # Given a call scheduled a moment ahead, accepted
     monkeypatch.setattr(place_call, "_SEND_AT_GRACE", timedelta(0))
     request_id = new_id()
-    send_at = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    # (a whole second: the provider's format drops the fraction, which would shorten the lead)
+    moment = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
+    send_at = moment.isoformat()
     first = invoke_calls(events.post_calls({**CALL, "request_id": request_id, "send_at": send_at}))
     assert first["statusCode"] == 202
     # When its time has passed and the request is replayed
-    threading.Event().wait(1.2)
+    threading.Event().wait(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.2)
     again = invoke_calls(events.post_calls({**CALL, "request_id": request_id, "send_at": send_at}))
     # Then the original answer comes back, while a new request for that time is refused
     assert again["statusCode"] == 202 and again["headers"]["Idempotent-Replayed"] == "true"
@@ -361,3 +363,33 @@ def test_log_keys_of_one_request_do_not_stick_to_the_next(invoke_calls, esms, ca
         logger.removeHandler(handler)
     last = json.loads(captured.getvalue().strip().splitlines()[-1])
     assert last["message"] == "after" and "call_id" not in last and "request_id" not in last
+
+
+@pytest.mark.parametrize(("method", "path", "route_key", "allowed"), [
+    ("PUT", "/calls", "ANY /calls", "POST"),
+    ("DELETE", "/calls/abc", "ANY /calls/{call_id}", "GET"),
+    ("TRACE", "/calls", "ANY /calls", "POST"),
+])  # fmt: skip
+def test_another_method_on_a_calls_path_is_405_naming_the_one_served(
+    invoke_calls, esms: FakeEsms, method: str, path: str, route_key: str, allowed: str
+) -> None:
+    # Given the template's catch-all route for a calls path
+    # When the gateway hands the function a method that path does not serve
+    response = invoke_calls(events.http_event(method, path, route_key=route_key, body="{}"))
+
+    # Then it answers 405 with Allow, and the provider is never called
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == allowed
+    assert problem_of(response)["title"] == "Method Not Allowed"
+    assert esms.calls == []
+
+
+def test_a_refusal_names_the_refused_call_in_its_body(invoke_calls, esms: FakeEsms) -> None:
+    # Given the provider refuses the number
+    esms.then(refuse("108"))
+    # When the call is placed
+    response = invoke_calls(events.post_calls({**CALL, "request_id": new_id()}))
+    # Then the problem carries the call's id, as the Location header does
+    problem = problem_of(response)
+    assert response["statusCode"] == 422 and problem["esms_code"] == "108"
+    assert response["headers"]["Location"] == f"/calls/{problem['call_id']}"

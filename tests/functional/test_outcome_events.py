@@ -68,6 +68,7 @@ def test_a_final_outcome_produces_exactly_one_outcome_event(
         "event_id": f"{call['call_id']}:COMPLETED",
         "call_id": call["call_id"],
         "request_id": call["request_id"],
+        "kind": "recording",
         "status": "COMPLETED",
         "outcome": "ANSWERED",  # the first final result stands
     }
@@ -92,6 +93,7 @@ def test_a_refused_call_produces_one_failed_outcome_event(
         "event_id": f"{placed['call_id']}:FAILED",
         "call_id": placed["call_id"],
         "request_id": placed["request_id"],
+        "kind": "recording",
         "status": "FAILED",
         "outcome": "REFUSED",
         "finished_at": None,

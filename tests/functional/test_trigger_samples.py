@@ -17,6 +17,8 @@ from tests.support.fake_esms import FakeEsms
         ("schedule_calls.json", 4),
         ("rule_call_requested.json", 1),
         ("rule_calls_requested.json", 2),
+        ("rule_tts_calls_requested.json", 3),
+        ("schedule_tts_calls.json", 2),
     ],
 )
 def test_each_trigger_sample_places_its_calls(

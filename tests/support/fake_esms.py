@@ -69,11 +69,12 @@ class FakeEsms:
 
     @property
     def calls(self) -> list[dict[str, str]]:
-        """The query of every MakeCallRecord_V2 request, by the provider's parameter names."""
+        """The query of every MakeCallRecord_V2 or MakeCallTemplate_V2 request, by the
+        provider's parameter names."""
         return [
             dict(parse_qsl(urlsplit(str(r.url)).query, keep_blank_values=True))
             for r in self.requests
-            if r.url.path.endswith("/MakeCallRecord_V2")
+            if r.url.path.endswith(("/MakeCallRecord_V2", "/MakeCallTemplate_V2"))
         ]
 
 

@@ -14,6 +14,7 @@ from esms_calls.domain.orders import CallOrder
 from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
 from esms_calls.domain.provider import Accepted, MakeCallAnswer, SendStatusAnswer
 from esms_calls.domain.reports import Report, Stored
+from esms_calls.domain.signing import payload_fingerprint
 from esms_calls.errors import RequestIdBoundToOtherPayload, RequestInProgress
 from esms_calls.usecases.ports import Placement
 
@@ -80,6 +81,7 @@ class FakeProvider:
     status_answers: dict[str, SendStatusAnswer | Exception] = field(default_factory=dict)
     sent: list[SentCall] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
+    query_refusal: Exception | None = None  # what check_query raises (a query too long)
 
     def then(self, *answers: MakeCallAnswer | Exception) -> FakeProvider:
         self.answers.extend(answers)
@@ -99,6 +101,10 @@ class FakeProvider:
             raise answer
         return answer
 
+    def check_query(self, spec: CallSpec, *, request_id: str, callback_url: str | None) -> None:
+        if self.query_refusal is not None:
+            raise self.query_refusal
+
     def get_send_status(self, sms_id: str, *, time_budget: float | None = None) -> SendStatusAnswer:
         self.asked.append(sms_id)
         answer = self.status_answers[sms_id]
@@ -113,7 +119,8 @@ class FakeGuard:
     exception releases the id, a different payload is refused, one in flight is refused."""
 
     calls: FakeCalls | None = None  # where a stored outcome is recorded too
-    stored: dict[str, tuple[CallSpec, PlaceCallOutcome]] = field(default_factory=dict)
+    # request id → (the payload's fingerprint, the outcome): Powertools keeps no more
+    stored: dict[str, tuple[str | None, PlaceCallOutcome]] = field(default_factory=dict)
     in_flight: set[str] = field(default_factory=set)
     contexts: list[Any] = field(default_factory=list)
 
@@ -122,8 +129,8 @@ class FakeGuard:
             if command.request_id in self.in_flight:
                 raise RequestInProgress(command.request_id)
             if command.request_id in self.stored:
-                spec, outcome = self.stored[command.request_id]
-                if spec != command.spec:
+                fingerprint, outcome = self.stored[command.request_id]
+                if fingerprint != command.fingerprint:
                     raise RequestIdBoundToOtherPayload(command.request_id)
                 return outcome.model_copy(update={"replayed": True})
             self.in_flight.add(command.request_id)
@@ -131,7 +138,7 @@ class FakeGuard:
                 outcome = place(command, remaining_seconds)
             finally:
                 self.in_flight.discard(command.request_id)
-            self.stored[command.request_id] = (command.spec, outcome)
+            self.stored[command.request_id] = (command.fingerprint, outcome)
             if self.calls is not None:
                 self.calls.record_outcome(outcome)
             return outcome
@@ -217,6 +224,11 @@ def open_call(call_id: str, created_at: datetime, sms_id: str | None = "sms-1") 
     return OpenCall(
         call_id=call_id, status=CallStatus.ACCEPTED, sms_id=sms_id, created_at=created_at
     )
+
+
+def fingerprint(spec: CallSpec) -> str:
+    """The use case's keyed hash of a call, under a test key."""
+    return payload_fingerprint(b"test-fingerprint-key", spec)
 
 
 def fixed_clock(moment: datetime) -> Callable[[], datetime]:

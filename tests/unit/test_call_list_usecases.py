@@ -6,15 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from esms_calls.domain.calls import CallSpec, CallStatus
+from esms_calls.domain.calls import CallSpec, CallStatus, TtsScript
 from esms_calls.domain.orders import CallOrder, ListEntry, TriggerKind
 from esms_calls.domain.send_date import to_provider_format
 from esms_calls.errors import ProviderUnavailable, QueueUnavailable
+from esms_calls.storage.calls_queue import to_message
 from esms_calls.usecases.attempt import Disposition
 from esms_calls.usecases.place_call import PlaceCall, PlacementTimes
 from esms_calls.usecases.place_calls import (
     PlaceCalls,
     PlaceCallsCommand,
+    SensitiveCallsNotQueued,
     request_id_prefix,
 )
 from esms_calls.usecases.place_queued_call import PlaceQueuedCall, RetryLater
@@ -24,6 +26,7 @@ from tests.support.fakes import (
     FakeGuard,
     FakeProvider,
     FakeQueue,
+    fingerprint,
     fixed_clock,
 )
 
@@ -47,6 +50,7 @@ class World:
             calls=self.calls,
             provider=self.provider,
             callback_url=lambda call_id: f"https://calls.test/{call_id}",
+            fingerprint=fingerprint,
             guard=FakeGuard(calls=self.calls),
             times=PlacementTimes(
                 request_id_ttl_seconds=86400, check_after_seconds=900, retention_seconds=90
@@ -127,6 +131,42 @@ def test_a_queue_that_refuses_fails_the_invocation() -> None:
     world.queue.failure = QueueUnavailable("refused")
     with pytest.raises(QueueUnavailable):
         world.place_calls(command(spec(1)), remaining_seconds=plenty_of_time)
+
+
+def otp(i: int) -> CallSpec:
+    return CallSpec(
+        phone=f"09{i:08d}", template_id="OTP1", tts=TtsScript.of((f"{i:06d}",), sensitive=True)
+    )
+
+
+def test_a_list_that_fans_out_refuses_its_sensitive_entries_and_queues_the_rest() -> None:
+    # Given a list over the threshold holding a one-time code call
+    world = World(threshold=2)
+    report = world.place_calls(command(spec(1), otp(2), spec(3)), remaining_seconds=plenty_of_time)
+    # Then the sensitive entry is refused (never put on the queue), the others are queued
+    assert [o.index for o in world.queue.sent] == [0, 2]
+    [refused] = report.invalid
+    assert (refused.index, refused.errors[0].field) == (1, "tts.sensitive")
+
+
+def test_a_short_list_that_would_queue_a_sensitive_call_fails_instead() -> None:
+    # Given a short list whose first placing fails for a reason that may pass
+    world = World()
+    world.provider.then(ProviderUnavailable("down"))
+    # When the entries from there on would have to be queued, one of them sensitive
+    with pytest.raises(SensitiveCallsNotQueued):
+        world.place_calls(command(spec(1), otp(2)), remaining_seconds=plenty_of_time)
+    # Then nothing is queued: the trigger retries the whole list
+    assert world.queue.sent == []
+    # And a short list of sensitive calls is placed in turn as usual
+    report = World().place_calls(command(otp(1), otp(2)), remaining_seconds=plenty_of_time)
+    assert [p.status for p in report.placed] == [CallStatus.ACCEPTED] * 2
+
+
+def test_the_calls_queue_refuses_to_carry_a_sensitive_call() -> None:
+    sensitive = CallOrder(trigger=TriggerKind.RULE, index=0, request_id="r-1", spec=otp(1))
+    with pytest.raises(ValueError):
+        to_message(sensitive)
 
 
 def order(i: int, **changes: str) -> CallOrder:

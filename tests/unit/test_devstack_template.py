@@ -19,6 +19,7 @@ from devstack.template import (
     function_handler,
     http_routes,
     load_template,
+    resolve,
     table_definitions,
 )
 
@@ -163,6 +164,18 @@ def test_an_unresolved_reference_is_an_error_not_a_guess(
         function_environment("Fn", resolution, short_tags_template)
 
 
+def test_no_value_drops_what_it_stands_for_and_rule_functions_resolve() -> None:
+    template: dict[str, Any] = {"Resources": {}, "Conditions": {"On": False}}
+    no_value = {"Ref": "AWS::NoValue"}
+    optional = {"Fn::If": ["On", "x", no_value]}
+
+    assert resolve(["a", optional], template=template) == ["a"]
+    assert resolve({"A": "a", "B": optional}, template=template) == {"A": "a"}
+    assert resolve({"Fn::Contains": [["a", ""], ""]}, template=template) is True
+    assert resolve({"Fn::EachMemberIn": [["a", "b"], ["a"]]}, template=template) is False
+    assert resolve({"Fn::EachMemberIn": [[""], [""]]}, template=template) is True
+
+
 def test_handler_splits_module_and_function(short_tags_template: dict[str, Any]) -> None:
     code_dir, module, function = function_handler("Fn", short_tags_template)
     assert code_dir == REPO_ROOT / "functions/fn"
@@ -197,6 +210,11 @@ def test_routes_come_from_the_http_api_events() -> None:
         ("POST", "/batches", "CallsFunction", "AWS_IAM"),
         ("GET", "/batches/{batch_id}", "CallsFunction", "AWS_IAM"),
         ("GET", "/batches/{batch_id}/calls", "CallsFunction", "AWS_IAM"),
+        ("ANY", "/calls", "CallsFunction", "AWS_IAM"),
+        ("ANY", "/calls/{call_id}", "CallsFunction", "AWS_IAM"),
+        ("ANY", "/batches", "CallsFunction", "AWS_IAM"),
+        ("ANY", "/batches/{batch_id}", "CallsFunction", "AWS_IAM"),
+        ("ANY", "/batches/{batch_id}/calls", "CallsFunction", "AWS_IAM"),
         ("GET", "/callbacks/esms/{call_id}/{token}", "CallbackFunction", "NONE"),
     ]
     assert routes[0].method == "POST" and routes[0].auth == "AWS_IAM"

@@ -1,6 +1,10 @@
-import pytest
+import re
 
-from esms_calls.domain.phone import InvalidPhoneNumber, mask_phone, normalise_phone
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from esms_calls.domain.phone import PHONE_PATTERN, InvalidPhoneNumber, mask_phone, normalise_phone
 
 
 @pytest.mark.parametrize(
@@ -50,3 +54,22 @@ def test_masking_never_shows_the_whole_number() -> None:
     assert masked == "091****678"
     assert "0912345678" not in masked
     assert mask_phone(None) == ""
+
+
+@given(st.from_regex(PHONE_PATTERN, fullmatch=True))
+def test_every_text_the_documented_pattern_allows_is_a_phone_number(text: str) -> None:
+    # Given any text docs/openapi.json's phone pattern allows
+    # When it is normalised, Then it is a number the provider takes
+    assert re.fullmatch(r"0(?:[35789][0-9]{8}|2[0-9]{9})", normalise_phone(text))
+
+
+@given(st.text(alphabet="0123456789+ .-()x٣", max_size=16))
+def test_the_documented_pattern_allows_exactly_what_normalisation_accepts(text: str) -> None:
+    # Given any text made of a phone number's characters (and some that are not)
+    try:
+        normalise_phone(text)
+        accepted = True
+    except InvalidPhoneNumber:
+        accepted = False
+    # Then the document's pattern says the same as the code
+    assert bool(re.search(PHONE_PATTERN, text)) == accepted

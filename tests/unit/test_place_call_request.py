@@ -35,6 +35,7 @@ def test_the_providers_names_are_accepted_as_aliases() -> None:
     assert spec.model_dump() == {
         "phone": "0912345678",
         "template_id": "rec-1",
+        "tts": None,
         "send_date": "2030/01/02 09:30:00",
         "number_forward": "0987654321",
         "ivr": "1",
@@ -107,7 +108,7 @@ def test_forwarding_needs_both_number_and_key(extra: dict) -> None:
 
 
 def test_required_fields_are_required() -> None:
-    assert errors_of({}) == {"phone": "missing", "template_id": "missing"}
+    assert errors_of({}) == {"phone": "missing", "template_id": "recording_or_script"}
 
 
 def test_a_body_that_is_not_an_object_is_refused() -> None:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
 
 import pytest
 
-from esms_calls.domain.calls import CallSpec, CallStatus
+from esms_calls.domain.calls import CallSpec, CallStatus, TtsScript
 from esms_calls.domain.placement import PlaceCallCommand
 from esms_calls.domain.provider import RefusalKind, Refused
 from esms_calls.domain.send_date import to_provider_format
 from esms_calls.errors import InvalidCallRequest, ProviderTimeout, RequestIdBoundToOtherPayload
 from esms_calls.usecases.place_call import PlaceCall, PlacementTimes
-from tests.support.fakes import FakeCalls, FakeGuard, FakeProvider, fixed_clock
+from tests.support.fakes import FakeCalls, FakeGuard, FakeProvider, fingerprint, fixed_clock
 
 pytestmark = pytest.mark.unit
 
@@ -26,6 +27,7 @@ def place_call(calls: FakeCalls, provider: FakeProvider, guard: FakeGuard) -> Pl
         calls=calls,
         provider=provider,
         callback_url=lambda call_id: f"https://calls.test/callbacks/esms/{call_id}/t",
+        fingerprint=fingerprint,
         guard=guard,
         times=TIMES,
         clock=fixed_clock(NOW),
@@ -166,3 +168,72 @@ def test_the_lambda_context_reaches_the_guard(calls: FakeCalls, provider: FakePr
     guard = FakeGuard(calls=calls)
     place_call(calls, provider, guard).register_lambda_context("ctx")
     assert guard.contexts == ["ctx"]
+
+
+# ------------------------------------------------------------------ tts calls, sensitive ones
+
+CODE = "482913"
+OTP = CallSpec(phone="0912345678", template_id="OTP1", tts=TtsScript.of((CODE,), sensitive=True))
+
+
+def with_code(code: str) -> CallSpec:
+    return OTP.model_copy(update={"tts": TtsScript.of((code,), sensitive=True)})
+
+
+def test_a_sensitive_call_is_recorded_without_its_variables_and_spoken_with_them(
+    use_case: PlaceCall, calls: FakeCalls, provider: FakeProvider
+) -> None:
+    # When a sensitive tts call is placed
+    use_case(command("login-1", OTP))
+    # Then the call record keeps the count of its variables, not their values
+    (opened,) = calls.opened
+    assert opened.spec.tts is not None and opened.spec.tts.variables is None
+    assert opened.spec.tts.variable_count == 1 and CODE not in opened.model_dump_json()
+    # And the binding keeps a keyed hash, not a plain one
+    _, bound_hash = calls.bindings["login-1"]
+    assert (
+        bound_hash == fingerprint(OTP)
+        and bound_hash != sha256(OTP.model_dump_json().encode()).hexdigest()
+    )
+    # And the provider was asked with the code
+    (sent,) = provider.sent
+    assert sent.spec == OTP
+
+
+def test_a_sensitive_replay_is_compared_by_its_variables(
+    use_case: PlaceCall, provider: FakeProvider
+) -> None:
+    # Given a placed one-time code call
+    first = use_case(command("login-1", OTP))
+    # When the same request comes again, it is replayed; with another code, it is refused
+    assert use_case(command("login-1", OTP)).call_id == first.call_id
+    with pytest.raises(RequestIdBoundToOtherPayload):
+        use_case(command("login-1", with_code("111111")))
+    assert len(provider.sent) == 1
+
+
+def test_a_retry_after_a_timeout_speaks_the_code_it_brings_again(
+    use_case: PlaceCall, calls: FakeCalls, provider: FakeProvider
+) -> None:
+    # Given the first attempt of a sensitive call timed out (its record holds no code)
+    provider.then(ProviderTimeout("no answer"))
+    with pytest.raises(ProviderTimeout):
+        use_case(command("login-1", OTP))
+    # When the caller retries the same request
+    outcome = use_case(command("login-1", OTP))
+    # Then the same call is placed, with the code from the retried request
+    assert outcome.call_id == calls.opened[0].call_id and len(calls.opened) == 1
+    assert [sent.spec for sent in provider.sent] == [OTP, OTP]
+    # And a retry with another code under the same request id is refused
+    provider.then(ProviderTimeout("no answer"))
+    with pytest.raises(RequestIdBoundToOtherPayload):
+        use_case(command("login-1", with_code("111111")))
+
+
+def test_a_query_the_provider_cannot_take_is_refused_before_anything_is_recorded(
+    use_case: PlaceCall, calls: FakeCalls, provider: FakeProvider
+) -> None:
+    provider.query_refusal = InvalidCallRequest("tts.variables", "too long")
+    with pytest.raises(InvalidCallRequest):
+        use_case(command("long-1", OTP))
+    assert calls.opened == [] and provider.sent == []

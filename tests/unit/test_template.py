@@ -3,7 +3,10 @@ privilege, the configuration contract, and the layer's pins."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from devstack.template import (
     function_ids,
     http_routes,
     load_template,
+    resolve,
     table_definitions,
 )
 
@@ -72,13 +76,11 @@ def setting(template: dict[str, Any], function_id: str, name: str) -> Any:
 
 
 def policy_statements(template: dict[str, Any], function_id: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for policy in template["Resources"][function_id]["Properties"].get("Policies", []):
-        assert isinstance(policy, dict) and "Statement" in policy, (
-            f"{function_id}: only inline policy documents, no managed or SAM policy templates"
-        )
-        statements.extend(policy["Statement"])
-    return statements
+    """The inline statements of a function's execution role (explicit: SAM generates none)."""
+    props = template["Resources"][function_id]["Properties"]
+    assert "Policies" not in props, f"{function_id}: its role's policies, not SAM's"
+    assert props["Role"] == {"Fn::GetAtt": [f"{function_id}Role", "Arn"]}
+    return role_statements(template, f"{function_id}Role")
 
 
 def as_list(value: Any) -> list[Any]:
@@ -121,8 +123,11 @@ def test_the_layer_is_built_for_python313_arm64_from_layers_shared(
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
 
 
-def test_calls_function_answers_before_api_gateway_gives_up(template: dict[str, Any]) -> None:
-    assert setting(template, "CallsFunction", "Timeout") < 30
+@pytest.mark.parametrize("function_id", ["CallsFunction", "CallbackFunction"])
+def test_every_function_answers_before_api_gateway_gives_up(
+    template: dict[str, Any], function_id: str
+) -> None:
+    assert setting(template, function_id, "Timeout") < 30
 
 
 def test_calls_routes_need_iam_and_the_callback_route_authenticates_itself(
@@ -137,6 +142,11 @@ def test_calls_routes_need_iam_and_the_callback_route_authenticates_itself(
         ("POST", "/batches"),
         ("GET", "/batches/{batch_id}"),
         ("GET", "/batches/{batch_id}/calls"),
+        ("ANY", "/calls"),
+        ("ANY", "/calls/{call_id}"),
+        ("ANY", "/batches"),
+        ("ANY", "/batches/{batch_id}"),
+        ("ANY", "/batches/{batch_id}/calls"),
     }
     assert set(routes) == {*calls_routes, ("GET", "/callbacks/esms/{call_id}/{token}")}
     for route in calls_routes:
@@ -247,9 +257,8 @@ def test_callback_signing_secret_is_generated_long_and_url_safe(template: dict[s
 
 @pytest.mark.parametrize("function_id", ["CallsFunction", "CallbackFunction"])
 def test_no_policy_grants_a_wildcard(template: dict[str, Any], function_id: str) -> None:
-    # Inline policies only; AWS's own managed policies that SAM attaches (basic execution for
-    # logs, X-Ray write for Tracing: Active) are AWS's, needed as they are: X-Ray and log
-    # creation have no resource-level scoping to offer.
+    # Inline policies; the managed ones (X-Ray, ENI management in a VPC: no resource-level
+    # scoping to offer) are checked on what SAM generates, below.
     for statement in policy_statements(template, function_id):
         for action in as_list(statement["Action"]):
             assert "*" not in action, statement
@@ -287,6 +296,14 @@ def test_calls_function_reaches_exactly_what_it_uses(template: dict[str, Any]) -
     assert allowed(statements, "secretsmanager:GetSecretValue") == secrets
     (parameter,) = allowed(statements, "ssm:GetParameter")
     assert parameter["Fn::Sub"].endswith(":parameter/${AWS::StackName}/public-base-url")
+    # Lambda's poller reads the calls queue with this role; only its own log group is written.
+    for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
+        assert allowed(statements, f"sqs:{action}") == [{"Fn::GetAtt": ["CallsQueue", "Arn"]}]
+    for action in ("CreateLogStream", "PutLogEvents"):
+        assert allowed(statements, f"logs:{action}") == [
+            {"Fn::GetAtt": ["CallsFunctionLogGroup", "Arn"]}
+        ]
+    assert allowed(statements, "logs:CreateLogGroup") == []
 
 
 def test_callback_function_queries_only_the_open_calls_index(template: dict[str, Any]) -> None:
@@ -309,6 +326,10 @@ def test_callback_function_queries_only_the_open_calls_index(template: dict[str,
         {"Ref": "EsmsCredentialsSecretArn"},
         {"Ref": "CallbackSigningSecret"},
     ]
+    assert allowed(statements, "logs:PutLogEvents") == [
+        {"Fn::GetAtt": ["CallbackFunctionLogGroup", "Arn"]}
+    ]
+    assert not [a for s in statements for a in as_list(s["Action"]) if a.startswith("sqs:")]
 
 
 @pytest.mark.parametrize("function_id", ["CallsFunction", "CallbackFunction"])
@@ -359,13 +380,90 @@ def test_parameters_have_the_documented_defaults(template: dict[str, Any]) -> No
     assert parameters["LogLevel"]["Default"] == "INFO"
     assert parameters["ReconcileAfterSeconds"]["Default"] == 900
     assert parameters["ReconcileHorizonSeconds"]["Default"] == 172800
+    assert parameters["ApiThrottlingRateLimit"]["Default"] == 100
+    assert parameters["ApiThrottlingBurstLimit"]["Default"] == 200
+    assert parameters["CallbackThrottlingRateLimit"]["Default"] == 50
+    assert parameters["CallbackThrottlingBurstLimit"]["Default"] == 100
+    assert parameters["CallbackReservedConcurrency"]["Default"] == 10
+    assert parameters["CallsReservedConcurrency"]["Default"] == 0
 
 
-def test_credentials_secret_parameter_refuses_a_placeholder(template: dict[str, Any]) -> None:
-    pattern = re.compile(template["Parameters"]["EsmsCredentialsSecretArn"]["AllowedPattern"])
-    good = "arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:esms/credentials-AbCdEf"
-    assert pattern.fullmatch(good)
-    assert not pattern.fullmatch("REPLACE_WITH_ESMS_CREDENTIALS_SECRET_ARN")
+def allowed_by(template: dict[str, Any], parameter: str, value: str) -> bool:
+    # CloudFormation matches AllowedPattern against the whole value.
+    return re.fullmatch(template["Parameters"][parameter]["AllowedPattern"], value) is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        (SECRET_ARN + "esms/credentials-AbCdEf", True),
+        (
+            "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:esms_calls+prod@x.y-a1B2c3",
+            True,
+        ),
+        # Partial: without the suffix Secrets Manager appends, the IAM grant never matches.
+        (SECRET_ARN + "esms/credentials", False),
+        (SECRET_ARN + "esms/credentials-AbCdE", False),
+        (SECRET_ARN + "esms/credentials-AbCdEf ", False),
+        ("esms/credentials-AbCdEf", False),
+        ("REPLACE_WITH_ESMS_CREDENTIALS_SECRET_ARN", False),
+    ],
+)
+def test_credentials_secret_parameter_takes_only_a_full_arn(
+    template: dict[str, Any], value: str, accepted: bool
+) -> None:
+    assert allowed_by(template, "EsmsCredentialsSecretArn", value) is accepted
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        ("https://api.example.com", True),
+        ("https://api.example.com/voice/v1", True),
+        ("https://api.example.com/", False),
+        ("https://api.example.com/voice/", False),
+        ("https://api.example.com/voice?x=1", False),
+        ("https://api.example.com#top", False),
+        ("http://api.example.com", False),
+    ],
+)
+def test_public_base_url_is_a_base_the_callback_path_can_follow(
+    template: dict[str, Any], value: str, accepted: bool
+) -> None:
+    assert allowed_by(template, "PublicBaseUrl", value) is accepted
+
+
+def failed_rules(template: dict[str, Any], values: dict[str, Any]) -> list[str]:
+    """AssertDescriptions of the template's Rules that these parameter values break."""
+    return [
+        assertion["AssertDescription"]
+        for rule in template["Rules"].values()
+        if resolve(rule.get("RuleCondition", True), values, template)
+        for assertion in rule["Assertions"]
+        if not resolve(assertion["Assert"], values, template)
+    ]
+
+
+NO_LIST = [""]  # what CloudFormation makes of an empty CommaDelimitedList
+
+
+@pytest.mark.parametrize(
+    ("subnets", "groups", "refused"),
+    [
+        (NO_LIST, NO_LIST, False),
+        (["subnet-1", "subnet-2"], ["sg-1"], False),
+        (["subnet-1"], NO_LIST, True),
+        (NO_LIST, ["sg-1"], True),
+        (["subnet-1", ""], ["sg-1"], True),
+        (["subnet-1"], ["sg-1", ""], True),
+    ],
+)
+def test_a_vpc_needs_both_subnets_and_security_groups(
+    template: dict[str, Any], subnets: list[str], groups: list[str], refused: bool
+) -> None:
+    values = {"VpcSubnetIds": subnets, "VpcSecurityGroupIds": groups}
+    assert bool(failed_rules(template, values)) is refused
 
 
 def test_outputs_name_the_api_and_the_tables(template: dict[str, Any]) -> None:
@@ -519,10 +617,14 @@ def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any], queue_id
     assert alarm["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic"
 
 
-def test_calls_function_may_send_to_the_calls_queue_only(template: dict[str, Any]) -> None:
+def test_calls_function_may_send_to_the_calls_queue_and_its_failure_destination_only(
+    template: dict[str, Any],
+) -> None:
     statements = policy_statements(template, "CallsFunction")
-    assert allowed(statements, "sqs:SendMessage") == [{"Fn::GetAtt": ["CallsQueue", "Arn"]}]
-    assert allowed(policy_statements(template, "CallbackFunction"), "sqs:SendMessage") == []
+    assert allowed(statements, "sqs:SendMessage") == [
+        {"Fn::GetAtt": ["CallsQueue", "Arn"]},
+        {"Fn::GetAtt": ["TriggersDeadLetterQueue", "Arn"]},
+    ]
 
 
 def test_failed_async_invocations_are_kept(template: dict[str, Any]) -> None:
@@ -578,6 +680,35 @@ def test_the_scheduler_role_may_only_invoke_calls_function(template: dict[str, A
     ]
 
 
+def test_the_reconcile_schedule_has_its_own_role_that_may_only_invoke_callback_function(
+    template: dict[str, Any],
+) -> None:
+    events = template["Resources"]["CallbackFunction"]["Properties"]["Events"]
+    assert events["Reconcile"]["Properties"]["RoleArn"] == {
+        "Fn::GetAtt": ["ReconcileSchedulerRole", "Arn"]
+    }
+    assert trusted_service(template, "ReconcileSchedulerRole") == "scheduler.amazonaws.com"
+    statements = role_statements(template, "ReconcileSchedulerRole")
+    assert [a for s in statements for a in as_list(s["Action"])] == ["lambda:InvokeFunction"]
+    assert allowed(statements, "lambda:InvokeFunction") == [
+        {"Fn::GetAtt": ["CallbackFunction", "Arn"]}
+    ]
+
+
+def test_callback_function_knows_the_base_path_and_the_reconciliation_limit(
+    template: dict[str, Any],
+) -> None:
+    values = {
+        **RESOLUTION,
+        "PublicBaseUrl": "https://api.example.com/voice",
+        "ReconcileMaxCalls": 50,
+    }
+    callback = function_environment("CallbackFunction", values, template)
+    assert callback["PUBLIC_BASE_URL"] == "https://api.example.com/voice"
+    assert callback["RECONCILE_MAX_CALLS"] == "50"
+    assert template["Parameters"]["ReconcileMaxCalls"]["Default"] == 200
+
+
 def test_the_example_rule_is_disabled_and_keeps_what_it_could_not_deliver(
     template: dict[str, Any],
 ) -> None:
@@ -617,7 +748,7 @@ def test_outcome_events_flow_from_the_calls_stream_to_their_own_bus(
     paths = set(re.findall(r"<\$\.([^>]+)>", pipe["TargetParameters"]["InputTemplate"]))
     assert paths == {
         f"dynamodb.NewImage.{name}.S"
-        for name in ("call_id", "status", "request_id", "outcome", "updated_at")
+        for name in ("call_id", "status", "request_id", "kind", "outcome", "updated_at")
     }
 
 
@@ -699,3 +830,208 @@ def test_every_checkov_skip_is_justified(template: dict[str, Any]) -> None:
     for logical_id, skip in skips:
         assert re.fullmatch(r"CKV_AWS_\d+", skip["id"]), logical_id
         assert len(skip.get("comment", "")) > 30, (logical_id, skip["id"])
+
+
+# ---------------------------------------------------------------------------------------------
+# What SAM generates: the SAM CLI's own transform, run offline (scripts/sam-translate), gives
+# the resources CloudFormation deploys. Assertions on it see what SAM adds on its own.
+
+SAM_PYTHON = REPO_ROOT / ".venv-sam/bin/python"
+AWS_MANAGED_POLICY = "arn:aws:iam::aws:policy/"
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, Any]:
+    if not SAM_PYTHON.exists():
+        pytest.fail(f"{SAM_PYTHON} is missing: `make tools` makes the SAM CLI's virtualenv")
+    # A profile this machine lacks would stop the SAM CLI; nothing here talks to AWS.
+    environ = {
+        k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_DEFAULT_PROFILE"}
+    }
+    result = subprocess.run(
+        [
+            str(SAM_PYTHON),
+            str(REPO_ROOT / "scripts/sam-translate"),
+            str(REPO_ROOT / "template.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**environ, "SAM_CLI_TELEMETRY": "0"},
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_every_schedule_is_named_from_the_stack(generated: dict[str, Any]) -> None:
+    schedules = resources(generated, "AWS::Scheduler::Schedule")
+
+    assert set(schedules) == {"CallbackFunctionReconcile", "ExampleCallsSchedule"}
+    for logical_id, schedule in schedules.items():
+        name = schedule["Properties"].get("Name")
+        assert isinstance(name, dict), f"{logical_id}: SAM would name it after the logical id"
+        assert name["Fn::Sub"].startswith("${AWS::StackName}-"), logical_id
+
+
+def test_every_route_is_throttled_and_the_public_one_tighter(generated: dict[str, Any]) -> None:
+    (api,) = resources(generated, "AWS::ApiGatewayV2::Api").values()
+    (stage,) = resources(generated, "AWS::ApiGatewayV2::Stage").values()
+    routes = {
+        f"{method.upper()} {path}"
+        for path, methods in api["Properties"]["Body"]["paths"].items()
+        for method in methods
+    }
+    default, per_route = (
+        stage["Properties"]["DefaultRouteSettings"],
+        stage["Properties"]["RouteSettings"],
+    )
+    callback = "GET /callbacks/esms/{call_id}/{token}"
+
+    # A RouteSettings key naming no route would throttle nothing, silently.
+    assert set(per_route) == {callback} and callback in routes
+    limits = {
+        route: {
+            name: resolve(per_route.get(route, default)[name], template=generated)
+            for name in ("ThrottlingRateLimit", "ThrottlingBurstLimit")
+        }
+        for route in routes
+    }
+    public = limits.pop(callback)
+    assert limits and all(0 < value for route in limits.values() for value in route.values())
+    for route in limits.values():
+        assert 0 < public["ThrottlingRateLimit"] < route["ThrottlingRateLimit"]
+        assert 0 < public["ThrottlingBurstLimit"] < route["ThrottlingBurstLimit"]
+
+
+def test_reconciliation_runs_are_not_retried_by_lambda(generated: dict[str, Any]) -> None:
+    configs = {
+        config["Properties"]["FunctionName"]["Ref"]: config["Properties"]
+        for config in resources(generated, "AWS::Lambda::EventInvokeConfig").values()
+    }
+    assert configs["CallbackFunction"]["MaximumRetryAttempts"] == 0
+    assert configs["CallsFunction"]["MaximumRetryAttempts"] == 2
+
+
+def reserved_concurrency(
+    generated: dict[str, Any], function_id: str, values: dict[str, Any]
+) -> int | None:
+    function = resources(generated, "AWS::Lambda::Function")[function_id]["Properties"]
+    return resolve({"Value": function["ReservedConcurrentExecutions"]}, values, generated).get(
+        "Value"
+    )
+
+
+def test_callbacks_are_capped_and_placements_share_the_pool_by_default(
+    generated: dict[str, Any],
+) -> None:
+    assert reserved_concurrency(generated, "CallbackFunction", {}) == 10
+    assert reserved_concurrency(generated, "CallsFunction", {}) is None
+    assert reserved_concurrency(generated, "CallsFunction", {"CallsReservedConcurrency": 30}) == 30
+    # 0 is no reservation: Lambda's own 0 would stop the function altogether.
+    values = {"CallbackReservedConcurrency": 0}
+    assert reserved_concurrency(generated, "CallbackFunction", values) is None
+
+
+@pytest.mark.parametrize("in_vpc", [False, True])
+def test_no_role_carries_a_managed_policy_its_function_does_not_need(
+    template: dict[str, Any], generated: dict[str, Any], in_vpc: bool
+) -> None:
+    values = {"VpcSubnetIds": ["subnet-1"] if in_vpc else NO_LIST}
+    roles = resources(generated, "AWS::IAM::Role")
+    function_roles = {
+        function["Properties"]["Role"]["Fn::GetAtt"][0]
+        for function in resources(generated, "AWS::Lambda::Function").values()
+    }
+    # X-Ray has no resource-level permissions; ENI management is needed in a VPC only.
+    needed = ["AWSXRayDaemonWriteAccess"] + (
+        ["service-role/AWSLambdaVPCAccessExecutionRole"] if in_vpc else []
+    )
+
+    assert set(roles) == set(resources(template, "AWS::IAM::Role")), "SAM generated a role"
+    assert function_roles == {"CallsFunctionRole", "CallbackFunctionRole"}
+    for role_id, role in roles.items():
+        arns = resolve(role["Properties"].get("ManagedPolicyArns", []), values, generated)
+        expected = needed if role_id in function_roles else []
+        assert arns == [AWS_MANAGED_POLICY + name for name in expected], role_id
+
+
+def test_every_scheduler_role_trusts_scheduler_for_this_account_only(
+    generated: dict[str, Any],
+) -> None:
+    for schedule in resources(generated, "AWS::Scheduler::Schedule").values():
+        role_id = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+        assert trusted_service(generated, role_id) == "scheduler.amazonaws.com", role_id
+
+
+# The property naming each type of resource, unique in an account and region, and the longest
+# name the service takes.
+NAME_PROPERTY = {
+    "AWS::CloudWatch::Alarm": ("AlarmName", 255),
+    "AWS::DynamoDB::Table": ("TableName", 255),
+    "AWS::Events::EventBus": ("Name", 256),
+    "AWS::Events::Rule": ("Name", 64),
+    "AWS::IAM::Role": ("RoleName", 64),
+    "AWS::Lambda::Function": ("FunctionName", 64),
+    "AWS::Lambda::LayerVersion": ("LayerName", 140),
+    "AWS::Logs::LogGroup": ("LogGroupName", 512),
+    "AWS::Pipes::Pipe": ("Name", 64),
+    "AWS::Scheduler::Schedule": ("Name", 64),
+    "AWS::SecretsManager::Secret": ("Name", 512),
+    "AWS::SQS::Queue": ("QueueName", 80),
+    "AWS::SSM::Parameter": ("Name", 1011),
+}
+# Types with no name that must be unique in an account and region.
+UNNAMED_TYPES = {
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::Lambda::EventSourceMapping",
+    "AWS::Lambda::Permission",
+    "AWS::SQS::QueuePolicy",
+}
+LONGEST_STACK_NAME = 50  # the README's limit
+
+
+def physical_names(generated: dict[str, Any], stack_name: str) -> dict[str, tuple[str, str]]:
+    """``logical id: (type, name)`` of every resource given an explicit name."""
+    names = {}
+    for logical_id, resource in generated["Resources"].items():
+        prop, _ = NAME_PROPERTY.get(resource["Type"], ("", 0))
+        if prop in resource.get("Properties", {}):
+            values = {"AWS::StackName": stack_name}
+            name = resolve(resource["Properties"][prop], values, generated)
+            names[logical_id] = (resource["Type"], name)
+    return names
+
+
+def test_every_generated_resource_type_is_known_to_be_named_or_not(
+    generated: dict[str, Any],
+) -> None:
+    types = {resource["Type"] for resource in generated["Resources"].values()}
+    assert types <= set(NAME_PROPERTY) | UNNAMED_TYPES
+
+
+def test_every_explicit_physical_name_derives_from_the_stack_name(
+    generated: dict[str, Any],
+) -> None:
+    dev = physical_names(generated, "esms-calls-dev")
+    prod = physical_names(generated, "esms-calls-prod")
+    longest = physical_names(generated, "s" * LONGEST_STACK_NAME)
+
+    named_types = {resource_type for resource_type, _ in dev.values()}
+    assert named_types >= {
+        "AWS::Scheduler::Schedule",
+        "AWS::Lambda::LayerVersion",
+        "AWS::Logs::LogGroup",
+        "AWS::Events::EventBus",
+        "AWS::Events::Rule",
+        "AWS::SQS::Queue",
+        "AWS::SSM::Parameter",
+    }
+    # Two stacks in one account and region never collide: each name holds its stack's name.
+    assert not {name for _, name in dev.values()} & {name for _, name in prod.values()}
+    for logical_id, (resource_type, name) in dev.items():
+        assert "esms-calls-dev" in name and "esms-calls-prod" in prod[logical_id][1], logical_id
+        # ... and fits the service's limit whatever stack name the README allows.
+        assert len(longest[logical_id][1]) <= NAME_PROPERTY[resource_type][1], logical_id

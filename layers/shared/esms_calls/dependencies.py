@@ -12,12 +12,14 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from esms_calls.settings import Settings
 
 if TYPE_CHECKING:
     import httpx
 
+    from esms_calls.domain.calls import CallSpec
     from esms_calls.esms.client import EsmsClient
     from esms_calls.esms.models import EsmsCredentials
     from esms_calls.storage.batches import BatchRepository
@@ -115,10 +117,21 @@ class Dependencies:
         name = _configured(settings.public_base_url_parameter)
         return self._parameters.text(name, max_age=_PARAMETER_MAX_AGE_SECONDS).rstrip("/")
 
+    def public_base_path(self) -> str:
+        """The path of PUBLIC_BASE_URL (a custom domain's API mapping), "" when there is none."""
+        return urlsplit(self.settings.public_base_url or "").path.rstrip("/")
+
     def callback_url(self, call_id: str) -> str:
         from esms_calls.domain.signing import callback_url
 
         return callback_url(self.public_base_url(), self.callback_signing_key(), call_id)
+
+    def payload_fingerprint(self, spec: CallSpec) -> str:
+        """Keyed with the callback signing key (a key of its own derived from it): no other
+        secret to deploy, and one the functions already read."""
+        from esms_calls.domain.signing import payload_fingerprint
+
+        return payload_fingerprint(self.callback_signing_key(), spec)
 
     # -- Adapters ----------------------------------------------------------------------------
 
@@ -192,6 +205,7 @@ class Dependencies:
             calls=self.calls_repository,
             provider=self.esms_client,
             callback_url=self.callback_url,
+            fingerprint=self.payload_fingerprint,
             guard=IdempotentPlacement(
                 self._table(settings.dedupe_table_name),
                 self.calls_repository,

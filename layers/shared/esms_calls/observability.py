@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -13,6 +14,10 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 # reaches the logs, whatever the root level. (Our Logger is named after the service, not these.)
 for _library in ("httpx", "httpcore", "botocore", "boto3", "urllib3", "aws_lambda_powertools"):
     logging.getLogger(_library).setLevel(logging.WARNING)
+
+# Powertools warns on every invocation that records no metric; reading a call or a callback
+# that changes nothing is such an invocation by design, not a fault.
+warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 logger = Logger()
 metrics = Metrics()

@@ -30,4 +30,15 @@ def callback(call_id: str, token: str) -> Response[str]:
 
 
 def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(_under_the_routes(event, dependencies.root().public_base_path()), context)
+
+
+def _under_the_routes(event: dict[str, Any], base_path: str) -> dict[str, Any]:
+    """The event with the base path of PUBLIC_BASE_URL taken off its path: behind a custom
+    domain's API mapping, rawPath still starts with it. By hand, because Powertools'
+    `strip_prefixes` is fixed when the resolver is built, before the settings are read; a path
+    under another base path keeps it, matches no route, and is refused like a bad token."""
+    path = str(event.get("rawPath") or "")
+    if base_path and (path == base_path or path.startswith(f"{base_path}/")):
+        return {**event, "rawPath": path[len(base_path) :] or "/"}
+    return event

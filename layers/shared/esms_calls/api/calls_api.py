@@ -32,11 +32,19 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024
 _BODY_LIMITS = {"/batches": MAX_BATCH_BODY_BYTES}
 _FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The methods each path serves, for the 405 of the template's `ANY` routes.
+_METHODS_OF_PATH = {
+    "/calls": ("GET", "POST"),
+    "/calls/{call_id}": ("GET",),
+    "/batches": ("POST",),
+    "/batches/{batch_id}": ("GET",),
+    "/batches/{batch_id}/calls": ("GET",),
+}
 
 
 @app.post(
     "/calls",
-    summary="Place an automated call that plays a recording",
+    summary="Place an automated call that plays a recording or speaks a script",
     responses={
         202: {
             "description": "accepted by eSMS",
@@ -100,7 +108,9 @@ def _outcome_response(outcome: PlaceCallOutcome) -> Response[str]:
         headers["Idempotent-Replayed"] = "true"
     refusal = outcome.refusal
     if refusal is not None:
-        return problems.refusal(refusal.kind, refusal.code, refusal.message, headers)
+        return problems.refusal(
+            refusal.kind, refusal.code, refusal.message, outcome.call_id, headers
+        )
     body = CallAccepted(
         call_id=outcome.call_id,
         request_id=outcome.request_id,
@@ -121,7 +131,7 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if refusal is not None:
         return {
             "statusCode": refusal.status_code,
-            "headers": {"Content-Type": problems.PROBLEM_JSON},
+            "headers": {**refusal.headers, "Content-Type": problems.PROBLEM_JSON},
             "body": refusal.body,
             "isBase64Encoded": False,
         }
@@ -129,6 +139,9 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
+    route_key = str(event.get("routeKey") or "")
+    if route_key.startswith("ANY "):  # the template's catch-all routes: a method we do not serve
+        return problems.method_not_allowed(_METHODS_OF_PATH.get(route_key[4:], ()))
     body = _body_text(event)
     if isinstance(body, Response):
         return body

@@ -31,10 +31,24 @@ def openapi_document() -> dict[str, Any]:
             schema = response.get("content", {}).get("application/json", {}).get("schema", {})
             if schema.get("$ref", "").endswith("/HTTPValidationError"):
                 del operation["responses"]["422"]
+    _link_accepted_call_to_its_record(document)
     schemas = document.get("components", {}).get("schemas", {})
     for name in _UNUSED_SCHEMAS:
         schemas.pop(name, None)
     return document
+
+
+def _link_accepted_call_to_its_record(document: dict[str, Any]) -> None:
+    """`POST /calls` → `GET /calls/{call_id}`: for generated clients and stateful testing
+    (Powertools declares no links)."""
+    read = document["paths"]["/calls/{call_id}"]["get"]
+    document["paths"]["/calls"]["post"]["responses"]["202"]["links"] = {
+        "GetCall": {
+            "operationId": read["operationId"],
+            "parameters": {"call_id": "$response.body#/call_id"},
+            "description": "the call just accepted, and what becomes of it",
+        }
+    }
 
 
 def openapi_json() -> str:

@@ -62,11 +62,15 @@ class Problem(BaseModel):
     detail: str
     errors: list[FieldError] | None = None
     esms_code: str | None = None
+    call_id: str | None = None  # a refused call's record (also its Location header)
 
 
-# RFC 9110's names: Python 3.13 renamed these phrases, and titles must not depend on the runtime.
+# RFC 9110's names: Python 3.13 renamed these phrases, and titles must not depend on the runtime
+# (the local stack's status lines use the same names).
 _TITLES = {
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "Content Too Large",
+    HTTPStatus.REQUEST_URI_TOO_LONG: "URI Too Long",
+    HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE: "Range Not Satisfiable",
     HTTPStatus.UNPROCESSABLE_ENTITY: "Unprocessable Content",
 }
 
@@ -82,6 +86,7 @@ def problem(
     *,
     errors: list[FieldError] | None = None,
     esms_code: str | None = None,
+    call_id: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[str]:
     body = Problem(
@@ -91,6 +96,7 @@ def problem(
         detail=detail,
         errors=errors,
         esms_code=esms_code,
+        call_id=call_id,
     )
     return Response(
         status_code=status.value,
@@ -100,7 +106,9 @@ def problem(
     )
 
 
-def refusal(kind: RefusalKind, code: str, message: str, headers: dict[str, str]) -> Response[str]:
+def refusal(
+    kind: RefusalKind, code: str, message: str, call_id: str, headers: dict[str, str]
+) -> Response[str]:
     """The provider's refusal of a call: the request's fault (422), a duplicate (409), or the
     account's or deployment's (502)."""
     return problem(
@@ -108,7 +116,17 @@ def refusal(kind: RefusalKind, code: str, message: str, headers: dict[str, str])
         "provider-refused",
         f"eSMS refused the call: {message}",
         esms_code=code,
+        call_id=call_id,
         headers=headers,
+    )
+
+
+def method_not_allowed(allowed: tuple[str, ...]) -> Response[str]:
+    return problem(
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        f"this path answers {', '.join(allowed)} only",
+        headers={"Allow": ", ".join(allowed)},
     )
 
 

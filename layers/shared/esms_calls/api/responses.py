@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, field_serializer
 
 from esms_calls.domain.batches import BatchSummary
-from esms_calls.domain.calls import Call, CallOutcome, CallStatus
+from esms_calls.domain.calls import Call, CallKind, CallOutcome, CallStatus, TtsScript, Voice
 from esms_calls.domain.times import iso
 
 
@@ -33,13 +33,36 @@ class CallResultView(BaseModel):
         return None if price is None else str(price)
 
 
+class TtsView(BaseModel):
+    template_id: str
+    variables: list[str] | None = Field(description="null for a sensitive script: never kept")
+    variable_count: int
+    voice: Voice | None = None
+    speed: int | None = None
+    sensitive: bool
+
+    @classmethod
+    def of(cls, template_id: str, script: TtsScript) -> TtsView:
+        shown = script.withheld().variables
+        return cls(
+            template_id=template_id,
+            variables=None if shown is None else list(shown),
+            variable_count=script.variable_count,
+            voice=script.voice,
+            speed=script.speed,
+            sensitive=script.sensitive,
+        )
+
+
 class CallView(BaseModel):
     call_id: str
     request_id: str
     status: CallStatus
     sms_id: str | None
     phone: str
-    template_id: str
+    kind: CallKind = Field(description="recording (MakeCallRecord_V2) or tts (MakeCallTemplate_V2)")
+    template_id: str = Field(description="the recording's id, or the tts script's")
+    tts: TtsView | None = Field(default=None, description="the script's parameters (tts calls)")
     send_date: str | None = None
     created_at: datetime
     updated_at: datetime
@@ -60,7 +83,9 @@ class CallView(BaseModel):
             status=call.status,
             sms_id=call.sms_id,
             phone=call.spec.phone,
+            kind=call.spec.kind,
             template_id=call.spec.template_id,
+            tts=TtsView.of(call.spec.template_id, call.spec.tts) if call.spec.tts else None,
             send_date=call.spec.send_date,
             created_at=call.created_at,
             updated_at=call.updated_at,

@@ -5,8 +5,27 @@ from __future__ import annotations
 import re
 
 _SEPARATORS = re.compile(r"[\s.\-()]")
-# Mobile: 0 + 3/5/7/8/9 + 8 digits. Landline: 02 + 9 digits (area code and subscriber).
-_NATIONAL = re.compile(r"^0(?:[35789]\d{8}|2\d{9})$")
+# Mobile: 0 + 3/5/7/8/9 + 8 digits. Landline: 02 + 9 digits (area code and subscriber). ASCII
+# digits only: the provider takes no other.
+_NATIONAL = re.compile(r"^0(?:[35789][0-9]{8}|2[0-9]{9})$")
+
+
+def _spelled(*pieces: str) -> str:
+    """Each piece preceded by any run of separators (spaces, dots, dashes, parentheses)."""
+    return "".join(rf"[\s.()-]*{piece}" for piece in pieces)
+
+
+# Exactly the texts normalise_phone accepts, as one regular expression (the OpenAPI document's
+# pattern for phone numbers): +84, 0084, 84 or 0, then the national number without its 0.
+_PREFIXES = (
+    _spelled(r"\+", "8", "4"),
+    _spelled("0", "0", "8", "4"),
+    _spelled("8", "4"),
+    _spelled("0"),
+)
+_MOBILE = _spelled("[35789]") + f"(?:{_spelled('[0-9]')}){{8}}"
+_LANDLINE = _spelled("2") + f"(?:{_spelled('[0-9]')}){{9}}"
+PHONE_PATTERN = f"^(?:{'|'.join(_PREFIXES)})(?:{_MOBILE}|{_LANDLINE})[\\s.()-]*$"
 
 
 class InvalidPhoneNumber(ValueError):

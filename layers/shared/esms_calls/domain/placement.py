@@ -9,13 +9,18 @@ from esms_calls.domain.provider import RefusalKind, classify
 
 
 class PlaceCallCommand(BaseModel):
-    """Place this call under this request id (the idempotency key; `spec` is the payload)."""
+    """Place this call under this request id (the idempotency key; `spec` is the payload).
+
+    `fingerprint`, a keyed hash of the spec set by the use case, is what a replay is compared
+    by: the spec itself may hold a one-time code, and neither it nor a plain hash of it (a
+    six-digit code is guessed from one in a million tries) is ever stored."""
 
     model_config = ConfigDict(frozen=True)
 
     request_id: str
     spec: CallSpec
     batch_id: str | None = None
+    fingerprint: str | None = None
 
 
 class Refusal(BaseModel):

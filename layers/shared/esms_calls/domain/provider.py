@@ -20,6 +20,8 @@ class RefusalKind(StrEnum):
 
 
 ACCEPTED = "100"
+# The longest GET query the provider takes (credentials, callback URL and variables included).
+MAX_QUERY_LENGTH = 2000
 
 _KNOWN: dict[str, tuple[RefusalKind, str]] = {
     "99": (RefusalKind.REQUEST, "phone number blocked"),

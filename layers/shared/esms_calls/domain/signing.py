@@ -1,4 +1,5 @@
-"""The callback URL: the provider signs nothing, so the URL we hand it carries the proof.
+"""Keyed hashes. The callback URL: the provider signs nothing, so the URL we hand it carries the
+proof. A call's fingerprint: what a replay is compared by, without keeping the call's variables.
 
 `{base}/callbacks/esms/{call_id}/{token}?ReferenceId=&...` where token = HMAC-SHA256(signing key,
 call id). Call id and token sit in the path: they survive however the provider composes its query.
@@ -10,6 +11,7 @@ import base64
 import hashlib
 import hmac
 
+from esms_calls.domain.calls import CallSpec
 from esms_calls.domain.reports import PLACEHOLDER_QUERY
 
 CALLBACK_PATH_PREFIX = "/callbacks/esms"
@@ -35,3 +37,9 @@ def derived_key(key: bytes, label: str) -> bytes:
     """A key for another purpose, derived from this one (HMAC as a KDF). The label holds a
     character no call id has, so no derived key is ever some call's callback token."""
     return hmac.new(key, f"derive: {label}".encode(), hashlib.sha256).digest()
+
+
+def payload_fingerprint(key: bytes, spec: CallSpec) -> str:
+    """HMAC-SHA256 of the normalised call, under a key derived from `key` for this use alone."""
+    own_key = derived_key(key, "payload fingerprint v1")
+    return hmac.new(own_key, spec.model_dump_json().encode(), hashlib.sha256).hexdigest()

@@ -13,9 +13,17 @@ from typing import Any
 
 import httpx
 
-from esms_calls.domain.calls import PROVIDER_NAMES, CallSpec
+from esms_calls.domain.calls import (
+    PROVIDER_NAMES,
+    RECORDING_ONLY,
+    TTS_PROVIDER_NAMES,
+    VARIABLE_SEPARATOR,
+    CallSpec,
+    TtsScript,
+)
 from esms_calls.domain.provider import (
     ACCEPTED,
+    MAX_QUERY_LENGTH,
     Accepted,
     MakeCallAnswer,
     Refused,
@@ -23,7 +31,7 @@ from esms_calls.domain.provider import (
     SendStatusAnswer,
     classify,
 )
-from esms_calls.errors import ProviderTimeout, ProviderUnavailable
+from esms_calls.errors import InvalidCallRequest, ProviderTimeout, ProviderUnavailable
 from esms_calls.esms.models import EsmsCredentials
 
 # httpx logs every request line, query string included, at INFO; httpcore traces at DEBUG.
@@ -32,6 +40,7 @@ for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 _MAKE_CALL = "/MakeCallRecord_V2"
+_MAKE_TTS_CALL = "/MakeCallTemplate_V2"
 _SEND_STATUS = "/GetSendStatus"
 
 
@@ -68,18 +77,28 @@ class EsmsClient:
         callback_url: str | None,
         time_budget: float | None = None,
     ) -> MakeCallAnswer:
-        """Place a call, its parameters spelled as the provider's page spells them."""
-        query = {**_provider_params(spec), "RequestID": request_id}
-        if callback_url:
-            query["CallbackUrl"] = callback_url
-        body = self._get(_MAKE_CALL, query, time_budget)
+        """Place a call, its parameters spelled as the provider's page spells them: a recording
+        with MakeCallRecord_V2, a script with MakeCallTemplate_V2."""
+        path, query = _make_call_query(spec, request_id, callback_url)
+        body = self._get(path, query, time_budget)
         code = _code(body, "CodeResult")
         if code == ACCEPTED:
             sms_id = str(body.get("SMSID") or "").strip()
             if not sms_id:
                 raise ProviderUnavailable("the provider accepted the call but gave no SMSID")
             return Accepted(sms_id=sms_id)
-        return self._refused(code, body)
+        return self._refused(code, body, spec)
+
+    def check_query(self, spec: CallSpec, *, request_id: str, callback_url: str | None) -> None:
+        """Refuse a call whose query would be longer than the provider takes (InvalidCallRequest),
+        before anything is recorded for it."""
+        _, query = _make_call_query(spec, request_id, callback_url)
+        length = len(str(httpx.QueryParams(self._with_credentials(query))))
+        if length > MAX_QUERY_LENGTH:
+            field = "tts.variables" if spec.tts and spec.tts.variables else "body"
+            raise InvalidCallRequest(
+                field, f"make the provider's query longer than {MAX_QUERY_LENGTH} characters"
+            )
 
     def get_send_status(self, sms_id: str, *, time_budget: float | None = None) -> SendStatusAnswer:
         body = self._get(_SEND_STATUS, {"ReferenceId": sms_id}, time_budget)
@@ -101,12 +120,7 @@ class EsmsClient:
     def _get(
         self, path: str, query: Mapping[str, str], time_budget: float | None
     ) -> dict[str, Any]:
-        creds = self._credentials()
-        full_query = {
-            "ApiKey": creds.api_key.get_secret_value(),
-            "SecretKey": creds.secret_key.get_secret_value(),
-            **query,
-        }
+        full_query = self._with_credentials(query)
         read = (
             self._read_timeout
             if time_budget is None
@@ -136,14 +150,54 @@ class EsmsClient:
             raise ProviderUnavailable("the provider answered JSON that is not an object")
         return body
 
-    def _refused(self, code: str, body: Mapping[str, Any]) -> Refused:
-        kind, message = classify(code, _scrubbed(body.get("ErrorMessage"), self._credentials()))
+    def _with_credentials(self, query: Mapping[str, str]) -> dict[str, str]:
+        creds = self._credentials()
+        return {
+            "ApiKey": creds.api_key.get_secret_value(),
+            "SecretKey": creds.secret_key.get_secret_value(),
+            **query,
+        }
+
+    def _refused(self, code: str, body: Mapping[str, Any], spec: CallSpec | None = None) -> Refused:
+        creds = self._credentials()
+        secrets = [creds.api_key.get_secret_value(), creds.secret_key.get_secret_value()]
+        if spec is not None and spec.sensitive and spec.tts and spec.tts.variables:
+            secrets += spec.tts.variables  # a message echoing the query must not carry a code
+        kind, message = classify(code, _scrubbed(body.get("ErrorMessage"), secrets))
         return Refused(code=code, kind=kind, message=message)
 
 
-def _provider_params(spec: CallSpec) -> dict[str, str]:
-    values = spec.model_dump(exclude_none=True)
+def _make_call_query(
+    spec: CallSpec, request_id: str, callback_url: str | None
+) -> tuple[str, dict[str, str]]:
+    """The path and query of a call. The two functions spell the request id differently."""
+    if spec.tts is None:
+        path, query = _MAKE_CALL, {**_recording_params(spec), "RequestID": request_id}
+    else:
+        path, query = _MAKE_TTS_CALL, {**_tts_params(spec, spec.tts), "RequestId": request_id}
+    if callback_url:
+        query["CallbackUrl"] = callback_url
+    return path, query
+
+
+def _recording_params(spec: CallSpec) -> dict[str, str]:
+    values = spec.model_dump(exclude_none=True, exclude={"tts"})
     return {PROVIDER_NAMES[name]: str(value) for name, value in values.items()}
+
+
+def _tts_params(spec: CallSpec, script: TtsScript) -> dict[str, str]:
+    if script.variables is None:
+        # Programming error: a withheld script (as stored) can never be spoken.
+        raise ValueError("the script's variables were withheld: it cannot be placed")
+    values = spec.model_dump(exclude_none=True, exclude={"tts", *RECORDING_ONLY})
+    query = {PROVIDER_NAMES[name]: str(value) for name, value in values.items()}
+    if script.variables:
+        query[TTS_PROVIDER_NAMES["variables"]] = VARIABLE_SEPARATOR.join(script.variables)
+    if script.voice is not None:
+        query[TTS_PROVIDER_NAMES["voice"]] = script.voice.value
+    if script.speed is not None:
+        query[TTS_PROVIDER_NAMES["speed"]] = str(script.speed)
+    return query
 
 
 def _code(body: Mapping[str, Any], key: str) -> str:
@@ -162,12 +216,13 @@ def _optional_int(value: Any) -> int | None:
         return None
 
 
-def _scrubbed(message: Any, creds: EsmsCredentials) -> str | None:
-    """A provider message is passed on verbatim, except for anything that echoes a credential."""
+def _scrubbed(message: Any, secrets: list[str]) -> str | None:
+    """A provider message is passed on verbatim, except for anything that echoes a credential
+    or a sensitive variable."""
     if message is None:
         return None
-    text = str(message)[:500]
-    for secret in (creds.api_key.get_secret_value(), creds.secret_key.get_secret_value()):
+    text = str(message)
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "***")
-    return text
+    return text[:500]

@@ -10,8 +10,7 @@ from pydantic import ValidationError
 
 from esms_calls.domain.orders import EntryError, InvalidEntry, ListEntry
 from esms_calls.domain.phone import mask_phone
-from esms_calls.requests.aliases import FIELD_OF_PROVIDER_NAME
-from esms_calls.requests.calls import PlaceCallRequest
+from esms_calls.requests.calls import PlaceCallRequest, with_defaults
 from esms_calls.requests.errors import field_of
 
 
@@ -22,7 +21,6 @@ def entries_of(
     `own_ids` None: entries may bring their own request id; else why they may not."""
     entries: list[ListEntry] = []
     invalid: list[InvalidEntry] = []
-    shared = our_names(defaults)
     for index, raw in enumerate(raw_entries):
         if isinstance(raw, str):
             raw = {"phone": raw}
@@ -33,7 +31,7 @@ def entries_of(
         phone = raw.get("phone", raw.get("Phone"))
         masked = mask_phone(phone) if isinstance(phone, str) else None
         try:
-            request = PlaceCallRequest.model_validate({**shared, **our_names(raw)})
+            request = PlaceCallRequest.model_validate(with_defaults(defaults, raw))
         except ValidationError as exc:
             errors = [
                 EntryError(field=field_of(e, default="event"), message=e["msg"])
@@ -50,12 +48,3 @@ def entries_of(
         )
     return entries, invalid
 
-
-def our_names(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The provider's names renamed to ours (unless both are given: the request model then says
-    whether they agree), so that an entry's field overrides the default of the same field."""
-    renamed: dict[str, Any] = {}
-    for name, value in values.items():
-        ours = FIELD_OF_PROVIDER_NAME.get(name)
-        renamed[ours if ours and ours not in values else name] = value
-    return renamed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from esms_calls.requests.aliases import FIELD_OF_PROVIDER_NAME
+from esms_calls.requests.aliases import FIELD_OF_PROVIDER_NAME, TTS_FIELD_OF_PROVIDER_NAME
 
 
 def field_of(
@@ -23,4 +23,6 @@ def field_of(
         parts = parts[1:]
     if parts:
         parts[0] = FIELD_OF_PROVIDER_NAME.get(parts[0], parts[0])
+    if parts[:1] == ["tts"] and len(parts) > 1:
+        parts[1] = TTS_FIELD_OF_PROVIDER_NAME.get(parts[1], parts[1])
     return ".".join([where, *parts] if where else parts) or where or default

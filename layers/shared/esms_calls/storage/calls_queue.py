@@ -27,6 +27,9 @@ _ROUNDS = 3
 
 
 def to_message(order: CallOrder) -> str:
+    if order.spec.sensitive:
+        # PlaceCalls never queues one; an SQS message would keep its variables in clear.
+        raise ValueError("a sensitive call is never queued")
     return order.model_dump_json(exclude_none=True)
 
 

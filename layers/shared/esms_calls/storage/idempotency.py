@@ -45,7 +45,9 @@ class IdempotentPlacement:
     def __init__(self, dedupe: Table, calls: CallsRepository, ttl_seconds: int) -> None:
         self._config = IdempotencyConfig(
             event_key_jmespath="request_id",
-            payload_validation_jmespath="spec",
+            # The use case's keyed hash of the spec: Powertools stores a plain hash of what this
+            # selects, and a plain hash of a spec holding a one-time code gives the code away.
+            payload_validation_jmespath="fingerprint",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=ttl_seconds,
             response_hook=_mark_replayed,

@@ -34,7 +34,11 @@ def call_item(call: Call, *, check_after: int, expires_at: int) -> dict[str, Any
         "status": call.status.value,
         # Conditions compare ranks ("status_rank < :rank") so that status only moves forward.
         "status_rank": call.status.rank,
-        "spec": call.spec.model_dump(exclude_none=True),
+        # Its own attribute: the outcome events carry it (template.yaml's OutcomeEventsPipe).
+        "kind": call.spec.kind.value,
+        # Withheld: a sensitive script's variables never reach a stored item (PlaceCall opens
+        # the call with the withheld spec; this holds for any other writer too).
+        "spec": call.spec.withheld().model_dump(exclude_none=True),
         "sms_id": call.sms_id,
         "created_at": iso(call.created_at),
         "updated_at": iso(call.updated_at),
@@ -57,7 +61,7 @@ def call_from_item(values: dict[str, Any]) -> Call:
     return Call(
         call_id=values["call_id"],
         request_id=values["request_id"],
-        spec=CallSpec.model_validate(_plain(values["spec"])),
+        spec=_spec_from_item(values["spec"]),
         status=CallStatus(values["status"]),
         sms_id=values.get("sms_id"),
         esms_code=values.get("esms_code"),
@@ -68,6 +72,13 @@ def call_from_item(values: dict[str, Any]) -> Call:
         updated_at=parse_iso(values["updated_at"]),
         batch_id=values.get("batch_id"),
     )
+
+
+def _spec_from_item(values: dict[str, Any]) -> CallSpec:
+    plain = _plain(values)
+    if "tts" in plain:
+        plain["tts"] = _plain(plain["tts"])
+    return CallSpec.model_validate(plain)
 
 
 def result_item(result: CallResult) -> dict[str, Any]:

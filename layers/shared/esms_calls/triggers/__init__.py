@@ -7,7 +7,9 @@ Scheduler target input (our own shape; the template's example schedule sends it)
      "scheduled_time": "<aws.scheduler.scheduled-time>",
      "call": {...}}                         (one call), or
      "calls": [{...}, "0912345678", ...],   (a list; a bare string is a phone number)
-     "defaults": {"template_id": "123"}}    (optional, merged under each entry of the list)
+     "defaults": {"template_id": "123"}}    (optional, merged under each entry of the list;
+                                            {"tts": {...}} too, entries bringing their own
+                                            "tts": {"variables": [...]})
 
 Rule event: any EventBridge event whose `detail` is one call, or {"calls": [...], "defaults"}.
 Each call is validated exactly as a `POST /calls` body.

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from hashlib import sha256
 from typing import Any
 
 from esms_calls.domain.calls import Call, CallSpec, CallStatus, OpenedCall
@@ -45,10 +44,6 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def payload_hash(spec: CallSpec) -> str:
-    return sha256(spec.model_dump_json().encode()).hexdigest()
-
-
 class PlaceCall:
     def __init__(
         self,
@@ -56,6 +51,7 @@ class PlaceCall:
         calls: CallStore,
         provider: CallPlacer,
         callback_url: Callable[[str], str],
+        fingerprint: Callable[[CallSpec], str],
         guard: PlacementGuard,
         times: PlacementTimes,
         clock: Clock = utc_now,
@@ -63,6 +59,7 @@ class PlaceCall:
         self._calls = calls
         self._provider = provider
         self._callback_url = callback_url
+        self._fingerprint = fingerprint
         self._guard = guard
         self._times = times
         self._clock = clock
@@ -71,7 +68,8 @@ class PlaceCall:
     def __call__(
         self, command: PlaceCallCommand, *, remaining_seconds: float | None = None
     ) -> PlaceCallOutcome:
-        return self._guarded(command, remaining_seconds)
+        fingerprinted = command.model_copy(update={"fingerprint": self._fingerprint(command.spec)})
+        return self._guarded(fingerprinted, remaining_seconds)
 
     def register_lambda_context(self, lambda_context: Any) -> None:
         """Lets the guard expire an in-flight claim when this invocation times out."""
@@ -84,48 +82,60 @@ class PlaceCall:
         # Checked here, after the replay check, so that a replayed request whose send time has
         # since passed still gets its original answer.
         _refuse_a_past_send_date(command.spec, now)
-        opened = self._open(command, now)
+        call_id = uuid.uuid4().hex
+        # Before anything is recorded: a query the provider cannot take is the caller's 422.
+        self._provider.check_query(
+            command.spec, request_id=command.request_id, callback_url=self._callback_url(call_id)
+        )
+        opened = self._open(call_id, command, now)
         call = opened.call
         log = {
             "call_id": call.call_id,
             "request_id": call.request_id,
+            "kind": call.spec.kind.value,
             "phone": mask_phone(call.spec.phone),
         }
         if call.status is not CallStatus.PENDING:
             # An earlier attempt recorded the provider's answer but could not store its outcome.
             logger.info("request already settled by an earlier attempt", extra=log)
             return PlaceCallOutcome.of(call)
-        answer = self._ask_provider(call, remaining_seconds)
+        # The command's spec, not the stored one: a sensitive script's variables are not stored,
+        # and a retry of an earlier attempt brings them again (its fingerprint matched).
+        answer = self._ask_provider(call, command.spec, remaining_seconds)
         # The guard records the answer on the call together with the stored outcome, when this
         # returns: one write instead of two.
         return _outcome(call, answer, opened, log)
 
-    def _open(self, command: PlaceCallCommand, now: datetime) -> OpenedCall:
+    def _open(self, call_id: str, command: PlaceCallCommand, now: datetime) -> OpenedCall:
+        if command.fingerprint is None:
+            raise ValueError("a command is placed with its fingerprint")  # set by __call__
         epoch = int(now.timestamp())
         return self._calls.open_call(
             Call(
-                call_id=uuid.uuid4().hex,
+                call_id=call_id,
                 request_id=command.request_id,
-                spec=command.spec,
+                spec=command.spec.withheld(),
                 status=CallStatus.PENDING,
                 created_at=now,
                 updated_at=now,
                 batch_id=command.batch_id,
             ),
-            payload_hash=payload_hash(command.spec),
+            payload_hash=command.fingerprint,
             binding_expires_at=epoch + self._times.request_id_ttl_seconds,
             check_after=epoch + self._times.check_after_seconds,
             expires_at=epoch + self._times.retention_seconds,
         )
 
-    def _ask_provider(self, call: Call, remaining_seconds: float | None) -> MakeCallAnswer:
+    def _ask_provider(
+        self, call: Call, spec: CallSpec, remaining_seconds: float | None
+    ) -> MakeCallAnswer:
         budget = None
         if remaining_seconds is not None:
             budget = remaining_seconds - _RECORDING_RESERVE_SECONDS
             if budget < 1:
                 raise ProviderTimeout("not enough time left to ask the provider")
         return self._provider.make_call(
-            call.spec,
+            spec,
             request_id=call.request_id,
             callback_url=self._callback_url(call.call_id),
             time_budget=budget,

@@ -20,6 +20,11 @@ placed twice.
 A list is a batch: its batch id is the request ids' prefix without the trailing colon
 (`sch:<digest>`, `evt:<digest>`), recorded once before anything is placed (a retried run finds
 its record), returned in the report and logged, so `GET /batches/{batch_id}` follows the run.
+
+A sensitive call (a one-time code) is never queued: an SQS message would carry its variables in
+clear for days. In a list that fans out it is refused as an entry; in a short list, when the
+calls from it on would have to be queued, the invocation fails instead (its trigger retries it,
+and the calls already placed are answered from the idempotency store).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from esms_calls.domain.calls import CallSpec, CallStatus
 from esms_calls.domain.orders import CallOrder, EntryError, InvalidEntry, ListEntry, TriggerKind
 from esms_calls.domain.phone import mask_phone
 from esms_calls.domain.placement import PlaceCallOutcome
+from esms_calls.errors import ServiceError
 from esms_calls.observability import count, logger
 from esms_calls.usecases.attempt import attempt
 from esms_calls.usecases.place_call import PlaceCall
@@ -45,6 +51,11 @@ from esms_calls.usecases.ports import BatchStore, CallQueue, Clock, utc_now
 _QUEUE_RESERVE_SECONDS = 6.0
 
 _PREFIX = {TriggerKind.SCHEDULE: "sch", TriggerKind.RULE: "evt"}
+
+
+class SensitiveCallsNotQueued(ServiceError):
+    """A short list must queue calls (to retry them, or for lack of time) and some are
+    sensitive: the invocation fails so that its trigger retries the whole list."""
 
 
 class PlacedCall(BaseModel):
@@ -151,14 +162,18 @@ class PlaceCalls:
         prefix = request_id_prefix(command.trigger, command.run)
         batch_id = prefix[:-1] if command.is_list else None
         orders, duplicates = call_orders(command.trigger, command.entries, prefix, batch_id)
-        if batch_id is not None:
-            self._open_batch(command, batch_id, orders)
         progress = _Progress(invalid=sorted([*command.invalid, *duplicates], key=lambda e: e.index))
         for entry in progress.invalid:
             _report_invalid(command.trigger, entry)
+        fans_out = len(orders) > self._fan_out_threshold
+        if fans_out:
+            orders = self._queueable(command.trigger, orders, progress)
+        # Opened with the calls it will hold, before any is placed: a retried run finds it.
+        if batch_id is not None:
+            self._open_batch(command, batch_id, orders)
         if orders:
             count("CallsRequested", len(orders))
-        if len(orders) > self._fan_out_threshold:
+        if fans_out:
             progress.to_queue = orders
         else:
             self._place_in_turn(command.trigger, orders, progress, remaining_seconds)
@@ -187,6 +202,29 @@ class PlaceCalls:
             expires_at=int(now.timestamp()) + self._retention_seconds,
         )
 
+    def _queueable(
+        self, trigger: TriggerKind, orders: list[CallOrder], progress: _Progress
+    ) -> list[CallOrder]:
+        """The orders of a list that fans out, its sensitive ones refused."""
+        queueable = []
+        for order in orders:
+            if not order.spec.sensitive:
+                queueable.append(order)
+                continue
+            message = (
+                f"a sensitive call is never queued, and lists of more than "
+                f"{self._fan_out_threshold} calls are: place it on its own or in a shorter list"
+            )
+            entry = InvalidEntry(
+                index=order.index,
+                errors=[EntryError(field="tts.sensitive", message=message)],
+                phone=mask_phone(order.spec.phone),
+            )
+            _report_invalid(trigger, entry)
+            progress.invalid.append(entry)
+        progress.invalid.sort(key=lambda e: e.index)
+        return queueable
+
     def _place_in_turn(
         self,
         trigger: TriggerKind,
@@ -198,7 +236,7 @@ class PlaceCalls:
         time runs short."""
         for position, order in enumerate(orders):
             if remaining_seconds() < _QUEUE_RESERVE_SECONDS:
-                progress.to_queue = orders[position:]
+                progress.to_queue = _queued_rest(orders[position:])
                 return
             result = attempt(self._place_call, order, remaining_seconds=remaining_seconds())
             if result.outcome is not None:
@@ -214,8 +252,17 @@ class PlaceCalls:
                     "call not placed yet: queued for a retry",
                     extra={"request_id": order.request_id, "cause": result.cause},
                 )
-                progress.to_queue = orders[position:]
+                progress.to_queue = _queued_rest(orders[position:])
                 return
+
+
+def _queued_rest(orders: list[CallOrder]) -> list[CallOrder]:
+    """The rest of a short list, to queue; SensitiveCallsNotQueued when one is sensitive."""
+    if any(order.spec.sensitive for order in orders):
+        raise SensitiveCallsNotQueued(
+            "calls of this list must wait, and sensitive ones are never queued: retry the list"
+        )
+    return orders
 
 
 def _reported(

@@ -104,6 +104,8 @@ class CallPlacer(Protocol):
         time_budget: float | None = None,
     ) -> MakeCallAnswer: ...
 
+    def check_query(self, spec: CallSpec, *, request_id: str, callback_url: str | None) -> None: ...
+
 
 class StatusSource(Protocol):
     """The provider's status query."""

@@ -70,7 +70,9 @@ class Reconcile:
         count("CallsExpired", summary.expired)
         # 1 when this run could not look at every call due (more may wait): the backlog alarm.
         count("ReconcileBacklog", int(summary.stopped_early or summary.examined >= limit))
-        logger.info("reconciliation run", extra={"summary": summary.__dict__})
+        # An idle run (nothing due) is the usual case every few minutes: kept out of INFO.
+        log = logger.info if summary.examined or summary.stopped_early else logger.debug
+        log("reconciliation run", extra={"summary": summary.__dict__})
         return summary
 
     def _settle(self, call: OpenCall, now: datetime, summary: ReconcileSummary) -> None:

@@ -1,0 +1,41 @@
+"""What docs/openapi.json cannot say, applied to schemathesis' valid cases (SCHEMATHESIS_HOOKS).
+
+- An idempotency key names one call for 24 h: another call under the same key is refused (422).
+  Each valid case gets a key of its own (the header and the body's request_id the same one).
+- A send time must not be in the past: a valid case's send_at is moved to tomorrow.
+- A script must be one the provider's account has, with its number of variables: a valid tts
+  case speaks the simulator's OTP1 (one variable).
+
+Invalid cases are sent as generated: they must be refused whatever their key or send time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import schemathesis
+from schemathesis import GenerationMode
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    meta = case.meta
+    valid = meta is None or meta.generation.mode is GenerationMode.POSITIVE
+    if not valid or (case.method.upper(), case.operation.path) != ("POST", "/calls"):
+        return
+    key = uuid.uuid4().hex
+    for name in list(case.headers or {}):
+        if name.lower() == "idempotency-key":
+            case.headers[name] = key
+    body = case.body
+    if isinstance(body, dict):
+        if body.get("request_id") is not None:
+            body["request_id"] = key
+        if body.get("send_at") is not None:
+            body["send_at"] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        tts = body.get("tts")
+        if isinstance(tts, dict):
+            tts.pop("VariableListStr", None)
+            tts.update({"template_id": "OTP1", "variables": ["482913"]})
