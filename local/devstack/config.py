@@ -12,8 +12,8 @@ Environment variables read (the command line overrides each):
 | ``CALLBACK_SIGNING_KEY`` | the callback URLs' HMAC key (random for each run otherwise) |
 | ``PUBLIC_BASE_URL`` | base of the callback URLs (the local API's own address otherwise) |
 | ``RECONCILE_EVERY`` | seconds between scheduled invocations (30; 0 disables them) |
-| ``RECONCILE_AFTER`` | age in seconds after which reconciliation asks about a call (20 here); a call |
-|   | still ringing when asked is asked again that much later (deployed: 300 s) |
+| ``RECONCILE_AFTER`` | age in seconds after which reconciliation asks about a call (20 here) |
+|   | and, locally, the wait before asking again about one still ringing (deployed: 300 s) |
 | ``SIMULATOR_CLOCK`` | start the simulator's clock this far ahead (``+1d``, ``2h30m``, seconds) |
 | ``CONCURRENCY`` | environments per function (3) |
 | ``LOG_FORMAT`` | ``compact`` (default), ``json`` or ``pretty`` |
