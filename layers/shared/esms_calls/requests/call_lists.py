@@ -47,4 +47,3 @@ def entries_of(
             ListEntry(index=index, spec=request.to_spec(), request_id=request.request_id)
         )
     return entries, invalid
-
