@@ -366,14 +366,17 @@ def test_log_keys_of_one_request_do_not_stick_to_the_next(invoke_calls, esms, ca
 
 
 @pytest.mark.parametrize(("method", "path", "route_key", "allowed"), [
-    ("PUT", "/calls", "ANY /calls", "POST"),
+    ("PUT", "/calls", "ANY /calls", "GET, POST"),
     ("DELETE", "/calls/abc", "ANY /calls/{call_id}", "GET"),
-    ("TRACE", "/calls", "ANY /calls", "POST"),
+    ("TRACE", "/calls", "ANY /calls", "GET, POST"),
+    ("GET", "/batches", "ANY /batches", "POST"),
+    ("PATCH", "/batches/b-1", "ANY /batches/{batch_id}", "GET"),
+    ("DELETE", "/batches/b-1/calls", "ANY /batches/{batch_id}/calls", "GET"),
 ])  # fmt: skip
-def test_another_method_on_a_calls_path_is_405_naming_the_one_served(
+def test_another_method_on_a_served_path_is_405_naming_the_ones_served(
     invoke_calls, esms: FakeEsms, method: str, path: str, route_key: str, allowed: str
 ) -> None:
-    # Given the template's catch-all route for a calls path
+    # Given the template's catch-all route for a calls or batches path
     # When the gateway hands the function a method that path does not serve
     response = invoke_calls(events.http_event(method, path, route_key=route_key, body="{}"))
 
