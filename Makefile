@@ -45,7 +45,8 @@ test: tools
 		echo "sam build skipped: no working python3.13 (Lambda bytecode must come from 3.13;" \
 			"set PYTHON313=/path/to/python3.13)"; \
 	fi
-	$(BIN)/pytest -m "not soak"
+	$(BIN)/pytest -n auto tests/unit tests/functional
+	$(BIN)/pytest -m "not soak" tests/integration tests/e2e
 
 # The virtualenvs at once: they are independent and most of the time is network and unpacking.
 tools:
@@ -120,7 +121,7 @@ $(PY313_STAMP): pyproject.toml
 
 .PHONY: test-py313
 test-py313: $(PY313_STAMP)
-	$(PY313_VENV)/bin/pytest -q tests/unit tests/functional
+	$(PY313_VENV)/bin/pytest -q -n auto tests/unit tests/functional
 
 # Lambda artifacts in .aws-sam/build (the Makefiles under layers/ and functions/ do the work).
 build: $(SAM_STAMP)

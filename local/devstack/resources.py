@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from devstack import template as tpl
@@ -17,6 +22,11 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+_LOCAL_DIR = Path(__file__).resolve().parent.parent  # holds the devstack package
+_MOTO_START_SECONDS = 60.0  # imports on a cold, busy machine take seconds
+_STOP_SECONDS = 10.0
 
 
 class ResourceError(RuntimeError):
@@ -52,58 +62,45 @@ class DynamoDB:
             server.stop()
 
 
-_moto_patched = threading.Lock()
-_moto_lock_installed = False
-
-
-def _serialise_moto_dynamodb() -> None:
-    """DynamoDB applies each request to an item atomically; moto's backend does not lock, and
-    its threaded server would let two workers' UpdateItems interleave inside one item. One lock
-    around every DynamoDB action restores the guarantee (as tests/functional does in-process)."""
-    global _moto_lock_installed
-    with _moto_patched:
-        if _moto_lock_installed:
-            return
-        from moto.dynamodb.responses import DynamoHandler
-
-        lock = threading.RLock()
-        original = DynamoHandler.call_action
-
-        def call_action(self: Any) -> Any:
-            with lock:
-                return original(self)
-
-        DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-        _share_streams_in_transaction_backups()
-        _moto_lock_installed = True
-
-
-def _share_streams_in_transaction_backups() -> None:
-    """moto backs up every table a TransactWriteItems touches with ``copy.deepcopy``, stream
-    included: a table with a stream (CallsTable) grows a record per write, so each transaction
-    copies every record so far, and a long run slows down and grows by gigabytes (500 calls of
-    the soak: over 12 GB). The backup shares the stream instead (nothing reads it locally); a
-    failed transaction may then leave stream records of writes it rolled back."""
-    from moto.dynamodb.models.table import StreamShard
-
-    def share(self: StreamShard, memo: dict[int, Any]) -> StreamShard:
-        return self
-
-    StreamShard.__deepcopy__ = share  # type: ignore[attr-defined]
-
-
 class MotoServer:
-    """moto's server (every service it emulates) on a free loopback port, in this process."""
+    """moto's server (every service it emulates) on a free loopback port, in a process of its
+    own (devstack/moto_process.py says why)."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        from moto.server import ThreadedMotoServer
-
-        _serialise_moto_dynamodb()
-        self._server: Any = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
-        self._server.start()
-        bound_host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{bound_host}:{port}"
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(_LOCAL_DIR), *filter(None, [environment.get("PYTHONPATH")])]
+        )
+        # Its errors go to a file: a pipe nobody reads would stop the server once full.
+        self._errors = tempfile.TemporaryFile(mode="w+")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.moto_process", "--host", host],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            env=environment,
+            text=True,
+        )
+        address = self._address(_MOTO_START_SECONDS)
+        self.endpoint = f"http://{address}"
         self._stopped = False
+
+    def _address(self, timeout: float) -> str:
+        """The ``host:port`` the server prints once it listens (ResourceError if it never does)."""
+        lines: list[str] = []
+        reader = threading.Thread(
+            target=lambda: lines.append(self._process.stdout.readline()),  # type: ignore[union-attr]
+            daemon=True,
+        )
+        reader.start()
+        reader.join(timeout)
+        if lines and lines[0].strip():
+            return lines[0].strip()
+        self._process.kill()
+        self._process.wait(timeout=5)
+        self._errors.seek(0)
+        tail = " | ".join(self._errors.read().strip().splitlines()[-3:])
+        raise ResourceError(f"moto's server did not start within {timeout:.0f} s: {tail}")
 
     def client(self, service: str, region: str) -> Any:
         import boto3
@@ -122,10 +119,12 @@ class MotoServer:
         if self._stopped:
             return
         self._stopped = True
-        self._server.stop()
-        inner = getattr(self._server, "_server", None)
-        if inner is not None:
-            inner.server_close()
+        try:
+            self._process.communicate(input="", timeout=_STOP_SECONDS)  # closes its stdin
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._errors.close()
 
 
 def start_moto(

@@ -25,6 +25,11 @@ from .urls import Composition, compose_callback_url
 
 log = logging.getLogger("esms_simulator")
 
+# Callbacks in flight at once, as a provider's sending pool has. More would wait inside httpx's
+# connection pool, where the wait counts against the attempt's timeout (an attempt "timed out"
+# that never left) and assigning a connection costs time in the square of the waiting requests.
+MAX_CALLBACKS_IN_FLIGHT = 32
+
 
 @dataclass(frozen=True)
 class CallbackAttempt:
@@ -101,6 +106,7 @@ class CallbackSender:
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._closed = False
+        self._in_flight = threading.BoundedSemaphore(MAX_CALLBACKS_IN_FLIGHT)
 
     def _http(self) -> httpx.Client:
         with self._lock:
@@ -108,7 +114,14 @@ class CallbackSender:
                 raise RuntimeError("the callback sender is closed")
             if self._client is None:  # created on first use: most test simulators never call back
                 # trust_env=False: never route local traffic through a proxy from the environment.
-                self._client = httpx.Client(trust_env=False, follow_redirects=False)
+                self._client = httpx.Client(
+                    trust_env=False,
+                    follow_redirects=False,
+                    limits=httpx.Limits(
+                        max_connections=MAX_CALLBACKS_IN_FLIGHT,
+                        max_keepalive_connections=MAX_CALLBACKS_IN_FLIGHT,
+                    ),
+                )
             return self._client
 
     def close(self) -> None:
@@ -120,7 +133,8 @@ class CallbackSender:
 
     def _get(self, url: str, timeout: float) -> tuple[int | None, str | None]:
         try:
-            response = self._http().get(url, timeout=timeout)
+            with self._in_flight:  # the timeout runs from when the callback leaves
+                response = self._http().get(url, timeout=timeout)
         except httpx.TimeoutException as exc:
             return None, f"timeout: {type(exc).__name__}"
         except (httpx.HTTPError, httpx.InvalidURL, RuntimeError, ValueError) as exc:
