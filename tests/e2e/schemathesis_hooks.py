@@ -5,6 +5,11 @@
 - A send time must not be in the past: a valid case's send_at is moved to tomorrow.
 - A script must be one the provider's account has, with its number of variables: a valid tts
   case speaks the simulator's OTP1 (one variable).
+- A batch id is an idempotency key too: each valid `POST /batches` gets its own, header and body
+  the same.
+- The listings' query values are read by rules the document states in words (a status or a
+  comma-separated list of them, 1-100, ISO-8601 times, a Vietnamese number, a cursor this
+  listing issued): a valid case gets values that follow them.
 
 Invalid cases are sent as generated: they must be refused whatever their key or send time.
 """
@@ -23,8 +28,51 @@ from schemathesis import GenerationMode
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     meta = case.meta
     valid = meta is None or meta.generation.mode is GenerationMode.POSITIVE
-    if not valid or (case.method.upper(), case.operation.path) != ("POST", "/calls"):
+    route = (case.method.upper(), case.operation.path)
+    if not valid:
         return
+    if route in LISTINGS:
+        _follow_the_listing_rules(case)
+    elif route == ("POST", "/batches"):
+        _own_batch_id(case)
+    elif route == ("POST", "/calls"):
+        _own_request_id(case)
+
+
+LISTINGS = {("GET", "/calls"), ("GET", "/batches/{batch_id}/calls")}
+
+
+def _follow_the_listing_rules(case: Any) -> None:
+    query = case.query
+    if not isinstance(query, dict):
+        return
+    now = datetime.now(UTC)
+    rules = {
+        "status": "COMPLETED,FAILED",
+        "limit": "10",
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": now.isoformat(),
+        "phone": "0912345678",
+        "request_id": uuid.uuid4().hex,
+        "batch_id": uuid.uuid4().hex,
+    }
+    for name in list(query):
+        if name == "cursor":
+            del query[name]
+        elif name in rules and query[name] is not None:
+            query[name] = rules[name]
+
+
+def _own_batch_id(case: Any) -> None:
+    key = uuid.uuid4().hex
+    for name in list(case.headers or {}):
+        if name.lower() == "idempotency-key":
+            case.headers[name] = key
+    if isinstance(case.body, dict) and case.body.get("batch_id") is not None:
+        case.body["batch_id"] = key
+
+
+def _own_request_id(case: Any) -> None:
     key = uuid.uuid4().hex
     for name in list(case.headers or {}):
         if name.lower() == "idempotency-key":

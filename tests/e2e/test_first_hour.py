@@ -74,7 +74,8 @@ def test_a_method_without_a_route_gets_the_gateways_404(
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("TRACE", "/calls", "POST"), ("PUT", "/calls", "POST"), ("DELETE", "/calls/0", "GET"),
+    ("TRACE", "/calls", "GET, POST"), ("PUT", "/calls", "GET, POST"),
+    ("DELETE", "/calls/0", "GET"), ("GET", "/batches", "POST"),
 ])  # fmt: skip
 def test_another_method_on_a_calls_path_gets_405_with_allow(
     busy_stack: RunningStack, method: str, path: str, allowed: str
