@@ -16,15 +16,18 @@ from esms_calls.errors import (
     ProviderUnavailable,
     StorageUnavailable,
 )
+from esms_calls.usecases.do_not_call import DoNotCallList
 from esms_calls.usecases.get_call import GetCall
 from esms_calls.usecases.receive_callback import ReceiveCallback
 from esms_calls.usecases.reconcile import Reconcile, ReconcilePolicy
 from tests.support.fakes import (
+    FakeCallingRulesStore,
     FakeCalls,
     FakeOpenCalls,
     FakeProvider,
     FakeReports,
     fixed_clock,
+    number_key,
     open_call,
 )
 
@@ -36,8 +39,22 @@ CALL_ID = "3f6c0f0a8d6e4b0c9a4f1e2d3c4b5a69"
 QUERY = "ReferenceId=sms-1&CallDuration=13&CallStatus=ANSWERED&Price=300.0000&SendStatus=5"
 
 
-def receiver(reports: FakeReports) -> ReceiveCallback:
-    return ReceiveCallback(reports=reports, signing_key=lambda: KEY, clock=fixed_clock(NOW))
+def receiver(
+    reports: FakeReports,
+    calls: FakeCalls | None = None,
+    do_not_call: FakeCallingRulesStore | None = None,
+) -> ReceiveCallback:
+    return ReceiveCallback(
+        reports=reports,
+        calls=calls or FakeCalls(),
+        opt_outs=DoNotCallList(
+            store=do_not_call or FakeCallingRulesStore(),
+            number_key=number_key,
+            clock=fixed_clock(NOW),
+        ),
+        signing_key=lambda: KEY,
+        clock=fixed_clock(NOW),
+    )
 
 
 def test_a_callback_with_its_token_is_parsed_and_stored() -> None:
@@ -68,6 +85,63 @@ def test_a_storage_failure_reaches_the_caller_so_the_provider_sends_again() -> N
         receiver(FakeReports(answers=[StorageUnavailable("down")]))(
             CALL_ID, callback_token(KEY, CALL_ID), QUERY
         )
+
+
+def call_with_opt_out_key(key: str = "9") -> Call:
+    return Call(
+        call_id=CALL_ID,
+        request_id="promo-1",
+        spec=CallSpec(phone="0912345678", template_id="123", opt_out_key=key),
+        status=CallStatus.ACCEPTED,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+PRESSED_9 = f"{QUERY}&Ivr=9"
+
+
+def test_the_opt_out_key_pressed_lists_the_number_once_however_often_the_callback_comes() -> None:
+    # Given a call whose opt-out key is 9
+    calls = FakeCalls(calls={CALL_ID: call_with_opt_out_key("9")})
+    listed = FakeCallingRulesStore()
+    receive = receiver(FakeReports(), calls, listed)
+
+    # When its callback reports key 9, three times
+    for _ in range(3):
+        receive(CALL_ID, callback_token(KEY, CALL_ID), PRESSED_9)
+
+    # Then the number is on the list once, by key press, with the call's id, and never in clear
+    ((stored_key, entry),) = listed.listed_numbers.items()
+    assert stored_key == number_key("0912345678") and "0912345678" not in stored_key
+    assert (entry.source.value, entry.call_id) == ("key-press", CALL_ID)
+
+
+def test_another_key_pressed_lists_nothing() -> None:
+    calls = FakeCalls(calls={CALL_ID: call_with_opt_out_key("9")})
+    listed = FakeCallingRulesStore()
+    receiver(FakeReports(), calls, listed)(CALL_ID, callback_token(KEY, CALL_ID), f"{QUERY}&Ivr=1")
+    assert listed.listed_numbers == {}
+
+
+class _FailingList(FakeCallingRulesStore):
+    def add(self, number_key: str, entry: object) -> bool:
+        raise StorageUnavailable("down")
+
+
+def test_an_opt_out_that_cannot_be_written_fails_the_callback_and_its_repeat_lists_it() -> None:
+    # Given a call whose opt-out key is 9, and a list that cannot be written at first
+    calls = FakeCalls(calls={CALL_ID: call_with_opt_out_key("9")})
+    token = callback_token(KEY, CALL_ID)
+
+    # When its callback reports key 9: the callback fails (the provider sends it again)
+    with pytest.raises(StorageUnavailable):
+        receiver(FakeReports(), calls, _FailingList())(CALL_ID, token, PRESSED_9)
+
+    # Then the repeated callback, already stored as a report, still lists the number
+    listed = FakeCallingRulesStore()
+    receiver(FakeReports(answers=[Stored.DUPLICATE]), calls, listed)(CALL_ID, token, PRESSED_9)
+    assert list(listed.listed_numbers) == [number_key("0912345678")]
 
 
 POLICY = ReconcilePolicy(horizon_seconds=172_800, retry_seconds=300, max_calls=50)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     # Names for the annotations only: a function that needs just one port (the callback) does
     # not load the models of the others.
     from esms_calls.domain.batches import Batch, BatchCall
+    from esms_calls.domain.calling_rules import CallingRule, DoNotCallEntry
     from esms_calls.domain.calls import Call, CallSpec, OpenCall, OpenedCall
     from esms_calls.domain.listing import CallIndex, IndexedCall, Position, Window
     from esms_calls.domain.orders import CallOrder
@@ -84,6 +85,30 @@ class BatchStore(Protocol):
     def calls(self, batch_id: str) -> Iterator[BatchCall]:
         """Every call of the batch, oldest first."""
         ...
+
+    def skip(self, batch_id: str, index: int, rule: CallingRule) -> None:
+        """Count the entry as skipped by this rule (once, however often it is told)."""
+        ...
+
+
+class CallingRulesStore(Protocol):
+    """The do-not-call list and the frequency cap's slots, by keyed hash of the number."""
+
+    def listed(self, number_key: str) -> DoNotCallEntry | None: ...
+
+    def listed_among(self, number_keys: Sequence[str]) -> set[str]:
+        """The keys of these that are on the list."""
+        ...
+
+    def add(self, number_key: str, entry: DoNotCallEntry) -> bool: ...
+
+    def set_reason(self, number_key: str, reason: str | None) -> DoNotCallEntry | None: ...
+
+    def remove(self, number_key: str) -> bool: ...
+
+    def hold(self, number_key: str, *, holder: str, rings_at: int, slots: int) -> int | None: ...
+
+    def release(self, number_key: str, *, holder: str, slot: int) -> None: ...
 
 
 class CallQueue(Protocol):

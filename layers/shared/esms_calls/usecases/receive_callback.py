@@ -7,12 +7,14 @@ receiver that answered 200 first would lose the result for good.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from esms_calls.domain.reports import Stored, parse_report, query_values
 from esms_calls.domain.signing import token_is_valid
 from esms_calls.errors import CallbackForbidden, StorageUnavailable
 from esms_calls.observability import count, logger
-from esms_calls.usecases.ports import Clock, ReportStore, utc_now
+from esms_calls.usecases.do_not_call import DoNotCallList
+from esms_calls.usecases.ports import CallStore, Clock, ReportStore, utc_now
 
 _METRIC = {
     Stored.APPLIED: "CallbacksStored",
@@ -24,9 +26,17 @@ _METRIC = {
 
 class ReceiveCallback:
     def __init__(
-        self, *, reports: ReportStore, signing_key: Callable[[], bytes], clock: Clock = utc_now
+        self,
+        *,
+        reports: ReportStore,
+        calls: CallStore,
+        opt_outs: DoNotCallList,
+        signing_key: Callable[[], bytes],
+        clock: Clock = utc_now,
     ) -> None:
         self._reports = reports
+        self._calls = calls
+        self._opt_outs = opt_outs
         self._signing_key = signing_key
         self._clock = clock
 
@@ -40,8 +50,13 @@ class ReceiveCallback:
             raise CallbackForbidden(call_id)
         query = f"{spilled}&{raw_query}" if spilled else raw_query
         report = parse_report(query_values(query))
+        now = self._clock()
         try:
-            stored = self._reports.record(call_id, report, self._clock())
+            stored = self._reports.record(call_id, report, now)
+            key = report.raw.get("Ivr", "").strip()
+            if key and stored is not Stored.ORPHAN:
+                # Also for a repeated callback: the one before may have failed right here.
+                self._opt_out_on_key_press(call_id, key, now)
         except StorageUnavailable:
             count("CallbacksNotStored")
             logger.warning("callback not stored: storage unavailable")
@@ -59,3 +74,9 @@ class ReceiveCallback:
             },
         )
         return stored
+
+    def _opt_out_on_key_press(self, call_id: str, key: str, now: datetime) -> None:
+        """A key pressed on a call with that `opt_out_key` lists its number."""
+        call = self._calls.get(call_id)
+        if call is not None and call.spec.opt_out_key == key:
+            self._opt_outs.opt_out(call.spec.phone, call_id, now)
