@@ -19,7 +19,7 @@ from esms_calls.domain.calls import Call, CallSpec, CallStatus, OpenCall, Opened
 from esms_calls.domain.orders import CallOrder
 from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
 from esms_calls.domain.provider import Accepted, MakeCallAnswer, SendStatusAnswer
-from esms_calls.domain.reports import Report, Stored
+from esms_calls.domain.reports import OptOutKey, Recorded, Report, Stored
 from esms_calls.domain.signing import payload_fingerprint
 from esms_calls.errors import RequestIdBoundToOtherPayload, RequestInProgress
 from esms_calls.usecases.calling_rules import CallingPolicy, CallingRules
@@ -275,13 +275,15 @@ class FakeReports:
     answers: list[Stored | Exception] = field(default_factory=list)
     recorded: list[tuple[str, Report]] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    # The number and opt_out_key of the call, handed back with a report of a key pressed.
+    opt_out: OptOutKey | None = None
 
-    def record(self, call_id: str, report: Report, now: datetime) -> Stored:
+    def record(self, call_id: str, report: Report, now: datetime) -> Recorded:
         answer = self.answers.pop(0) if self.answers else Stored.APPLIED
         if isinstance(answer, Exception):
             raise answer
         self.recorded.append((call_id, report))
-        return answer
+        return Recorded(answer, self.opt_out if report.key_pressed else None)
 
     def expire(self, call_id: str, now: datetime) -> bool:
         self.expired.append(call_id)

@@ -8,7 +8,7 @@ import pytest
 
 from esms_calls.domain.calls import Call, CallSpec, CallStatus
 from esms_calls.domain.provider import RefusalKind, Refused, SendStatus
-from esms_calls.domain.reports import ReportSource, Stored
+from esms_calls.domain.reports import OptOutKey, ReportSource, Stored
 from esms_calls.domain.signing import callback_token
 from esms_calls.errors import (
     CallbackForbidden,
@@ -40,13 +40,10 @@ QUERY = "ReferenceId=sms-1&CallDuration=13&CallStatus=ANSWERED&Price=300.0000&Se
 
 
 def receiver(
-    reports: FakeReports,
-    calls: FakeCalls | None = None,
-    do_not_call: FakeCallingRulesStore | None = None,
+    reports: FakeReports, do_not_call: FakeCallingRulesStore | None = None
 ) -> ReceiveCallback:
     return ReceiveCallback(
         reports=reports,
-        calls=calls or FakeCalls(),
         opt_outs=DoNotCallList(
             store=do_not_call or FakeCallingRulesStore(),
             number_key=number_key,
@@ -87,25 +84,15 @@ def test_a_storage_failure_reaches_the_caller_so_the_provider_sends_again() -> N
         )
 
 
-def call_with_opt_out_key(key: str = "9") -> Call:
-    return Call(
-        call_id=CALL_ID,
-        request_id="promo-1",
-        spec=CallSpec(phone="0912345678", template_id="123", opt_out_key=key),
-        status=CallStatus.ACCEPTED,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-
-
+# The call's number and opt_out_key, as the report's write hands them back.
+OPT_OUT_9 = OptOutKey(phone="0912345678", key="9")
 PRESSED_9 = f"{QUERY}&Ivr=9"
 
 
 def test_the_opt_out_key_pressed_lists_the_number_once_however_often_the_callback_comes() -> None:
     # Given a call whose opt-out key is 9
-    calls = FakeCalls(calls={CALL_ID: call_with_opt_out_key("9")})
     listed = FakeCallingRulesStore()
-    receive = receiver(FakeReports(), calls, listed)
+    receive = receiver(FakeReports(opt_out=OPT_OUT_9), listed)
 
     # When its callback reports key 9, three times
     for _ in range(3):
@@ -118,9 +105,10 @@ def test_the_opt_out_key_pressed_lists_the_number_once_however_often_the_callbac
 
 
 def test_another_key_pressed_lists_nothing() -> None:
-    calls = FakeCalls(calls={CALL_ID: call_with_opt_out_key("9")})
     listed = FakeCallingRulesStore()
-    receiver(FakeReports(), calls, listed)(CALL_ID, callback_token(KEY, CALL_ID), f"{QUERY}&Ivr=1")
+    receiver(FakeReports(opt_out=OPT_OUT_9), listed)(
+        CALL_ID, callback_token(KEY, CALL_ID), f"{QUERY}&Ivr=1"
+    )
     assert listed.listed_numbers == {}
 
 
@@ -131,16 +119,16 @@ class _FailingList(FakeCallingRulesStore):
 
 def test_an_opt_out_that_cannot_be_written_fails_the_callback_and_its_repeat_lists_it() -> None:
     # Given a call whose opt-out key is 9, and a list that cannot be written at first
-    calls = FakeCalls(calls={CALL_ID: call_with_opt_out_key("9")})
     token = callback_token(KEY, CALL_ID)
 
     # When its callback reports key 9: the callback fails (the provider sends it again)
     with pytest.raises(StorageUnavailable):
-        receiver(FakeReports(), calls, _FailingList())(CALL_ID, token, PRESSED_9)
+        receiver(FakeReports(opt_out=OPT_OUT_9), _FailingList())(CALL_ID, token, PRESSED_9)
 
     # Then the repeated callback, already stored as a report, still lists the number
     listed = FakeCallingRulesStore()
-    receiver(FakeReports(answers=[Stored.DUPLICATE]), calls, listed)(CALL_ID, token, PRESSED_9)
+    repeated = FakeReports(answers=[Stored.DUPLICATE], opt_out=OPT_OUT_9)
+    receiver(repeated, listed)(CALL_ID, token, PRESSED_9)
     assert list(listed.listed_numbers) == [number_key("0912345678")]
 
 

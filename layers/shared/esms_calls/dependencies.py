@@ -317,7 +317,6 @@ class Dependencies:
 
         return ReceiveCallback(
             reports=self.reports_repository,
-            calls=self.calls_repository,
             signing_key=self.callback_signing_key,
             opt_outs=self.do_not_call_list,
         )

@@ -55,6 +55,25 @@ class Table:
         """Apply an update under a condition. None when applied; when the condition failed, the
         item as it was (empty when there is none), handed back by DynamoDB without a second
         request."""
+        applied, old = self._update(key, update, condition, values, return_new=False)
+        return None if applied else old
+
+    def update_returning(
+        self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
+    ) -> tuple[bool, dict[str, Any]]:
+        """Like conditional_update, and the item either way, in the same request: after the
+        update when applied, as it was when the condition failed (empty when there is none)."""
+        return self._update(key, update, condition, values, return_new=True)
+
+    def _update(
+        self,
+        key: dict[str, Any],
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        return_new: bool,
+    ) -> tuple[bool, dict[str, Any]]:
         # "#name" placeholders stand for attribute names that are reserved words (status, result).
         names = {f"#{name}": name for name in re.findall(r"#(\w+)", f"{update} {condition}")}
         request: dict[str, Any] = {
@@ -65,18 +84,20 @@ class Table:
             "ExpressionAttributeValues": to_attributes(values),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
+        if return_new:
+            request["ReturnValues"] = "ALL_NEW"
         if names:
             request["ExpressionAttributeNames"] = names
         try:
-            self.client.update_item(**request)
+            answer = self.client.update_item(**request)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 old: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
-                return from_attributes(old)
+                return False, from_attributes(old)
             raise StorageUnavailable("could not write") from exc
         except BotoCoreError as exc:
             raise StorageUnavailable("could not write") from exc
-        return None
+        return True, from_attributes(dict(answer.get("Attributes") or {}))
 
     def put_if_absent(self, item: dict[str, Any], key_attribute: str) -> bool:
         """Put an item unless one with its key exists. False when it existed."""

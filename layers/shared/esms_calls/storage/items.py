@@ -49,6 +49,8 @@ def call_item(call: Call, *, check_after: int, expires_at: int) -> dict[str, Any
         "created_day": iso(call.created_at)[:10],
         "created_key": created_key(iso(call.created_at), call.call_id),
         "batch_id": call.batch_id,
+        # Top level: a key-press callback's write hands it back with the number (no read).
+        "opt_out_key": call.spec.opt_out_key,
         "deferred_until": iso(call.deferred_until) if call.deferred_until else None,
     }
     if not call.status.is_final:

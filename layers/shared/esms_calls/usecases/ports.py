@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from esms_calls.domain.orders import CallOrder
     from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
     from esms_calls.domain.provider import MakeCallAnswer, SendStatusAnswer
-    from esms_calls.domain.reports import Report, Stored
+    from esms_calls.domain.reports import Recorded, Report
 
 Clock = Callable[[], datetime]
 
@@ -45,7 +45,7 @@ class CallStore(Protocol):
 
 
 class ReportStore(Protocol):
-    def record(self, call_id: str, report: Report, now: datetime) -> Stored: ...
+    def record(self, call_id: str, report: Report, now: datetime) -> Recorded: ...
 
     def expire(self, call_id: str, now: datetime) -> bool: ...
 

@@ -7,14 +7,13 @@ receiver that answered 200 first would lose the result for good.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from esms_calls.domain.reports import Stored, parse_report, query_values
 from esms_calls.domain.signing import token_is_valid
 from esms_calls.errors import CallbackForbidden, StorageUnavailable
 from esms_calls.observability import count, logger
 from esms_calls.usecases.do_not_call import DoNotCallList
-from esms_calls.usecases.ports import CallStore, Clock, ReportStore, utc_now
+from esms_calls.usecases.ports import Clock, ReportStore, utc_now
 
 _METRIC = {
     Stored.APPLIED: "CallbacksStored",
@@ -29,13 +28,11 @@ class ReceiveCallback:
         self,
         *,
         reports: ReportStore,
-        calls: CallStore,
         opt_outs: DoNotCallList,
         signing_key: Callable[[], bytes],
         clock: Clock = utc_now,
     ) -> None:
         self._reports = reports
-        self._calls = calls
         self._opt_outs = opt_outs
         self._signing_key = signing_key
         self._clock = clock
@@ -52,11 +49,11 @@ class ReceiveCallback:
         report = parse_report(query_values(query))
         now = self._clock()
         try:
-            stored = self._reports.record(call_id, report, now)
-            key = report.raw.get("Ivr", "").strip()
-            if key and stored is not Stored.ORPHAN:
+            recorded = self._reports.record(call_id, report, now)
+            stored, opt_out = recorded.stored, recorded.opt_out
+            if opt_out is not None and opt_out.key == report.key_pressed:
                 # Also for a repeated callback: the one before may have failed right here.
-                self._opt_out_on_key_press(call_id, key, now)
+                self._opt_outs.opt_out(opt_out.phone, call_id, now)
         except StorageUnavailable:
             count("CallbacksNotStored")
             logger.warning("callback not stored: storage unavailable")
@@ -74,9 +71,3 @@ class ReceiveCallback:
             },
         )
         return stored
-
-    def _opt_out_on_key_press(self, call_id: str, key: str, now: datetime) -> None:
-        """A key pressed on a call with that `opt_out_key` lists its number."""
-        call = self._calls.get(call_id)
-        if call is not None and call.spec.opt_out_key == key:
-            self._opt_outs.opt_out(call.spec.phone, call_id, now)

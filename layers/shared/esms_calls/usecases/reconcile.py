@@ -107,7 +107,7 @@ class Reconcile:
                 )
             return False
         report = parse_report(_as_callback_values(answer, sms_id), ReportSource.STATUS_QUERY)
-        stored = self._reports.record(call.call_id, report, now)
+        stored = self._reports.record(call.call_id, report, now).stored
         return stored is Stored.APPLIED and report.status is not None and report.status.is_final
 
 
