@@ -136,14 +136,33 @@ POLICY = ReconcilePolicy(horizon_seconds=172_800, retry_seconds=300, max_calls=5
 ANSWERED = SendStatus(reference_id="SMS-1", send_status=5, call_status="ANSWERED")
 
 
-def reconcile(open_calls: FakeOpenCalls, reports: FakeReports, provider: FakeProvider) -> Reconcile:
+def reconcile(
+    open_calls: FakeOpenCalls,
+    reports: FakeReports,
+    provider: FakeProvider,
+    listed: FakeCallingRulesStore | None = None,
+) -> Reconcile:
+    listed = listed if listed is not None else FakeCallingRulesStore()
     return Reconcile(
         open_calls=open_calls,
         reports=reports,
         provider=lambda: provider,
+        opt_outs=DoNotCallList(store=listed, number_key=number_key, clock=fixed_clock(NOW)),
         policy=POLICY,
         clock=fixed_clock(NOW),
     )
+
+
+def test_a_key_press_the_status_answer_reports_lists_the_number_too() -> None:
+    # Given an open call with opt-out key 9 whose callbacks were all lost
+    open_calls = FakeOpenCalls(open=[open_call(CALL_ID, NOW - timedelta(hours=1), "sms-1")])
+    provider = FakeProvider(status_answers={"sms-1": ANSWERED.model_copy(update={"ivr": "9"})})
+    listed = FakeCallingRulesStore()
+    # When the reconciliation asks the provider, which reports key 9 pressed
+    reconcile(open_calls, FakeReports(opt_out=OPT_OUT_9), provider, listed)(time_budget_seconds=20)
+    # Then the number is on the list, by key press
+    (entry,) = listed.listed_numbers.values()
+    assert (entry.source.value, entry.call_id) == ("key-press", CALL_ID)
 
 
 def test_a_call_the_provider_reports_finished_is_settled_like_a_callback() -> None:

@@ -330,6 +330,7 @@ class Dependencies:
             open_calls=self.open_calls_repository,
             reports=self.reports_repository,
             provider=lambda: self.esms_client,
+            opt_outs=self.do_not_call_list,
             policy=ReconcilePolicy(
                 horizon_seconds=settings.reconcile_horizon_seconds,
                 retry_seconds=settings.reconcile_retry_seconds,

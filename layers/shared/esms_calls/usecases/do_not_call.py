@@ -8,6 +8,7 @@ from datetime import datetime
 
 from esms_calls.domain.calling_rules import DoNotCallEntry, DoNotCallSource
 from esms_calls.domain.phone import mask_phone
+from esms_calls.domain.reports import Recorded, Report
 from esms_calls.errors import NotOnDoNotCallList
 from esms_calls.observability import count, logger
 from esms_calls.usecases.ports import CallingRulesStore, Clock, utc_now
@@ -48,6 +49,13 @@ class DoNotCallList:
         if not self._store.remove(self._number_key(phone)):
             raise NotOnDoNotCallList()
         logger.info("number taken off the do-not-call list", extra={"phone": mask_phone(phone)})
+
+    def on_report(self, call_id: str, report: Report, recorded: Recorded, now: datetime) -> None:
+        """A report (callback or status query) of the call's opt_out_key pressed lists its
+        number. Also for a report already stored: the attempt before may have failed here."""
+        opt_out = recorded.opt_out
+        if opt_out is not None and opt_out.key == report.key_pressed:
+            self.opt_out(opt_out.phone, call_id, now)
 
     def opt_out(self, phone: str, call_id: str, now: datetime) -> bool:
         """The callee of `call_id` pressed its opt-out key: list the number, once however often

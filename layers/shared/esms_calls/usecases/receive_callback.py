@@ -50,14 +50,12 @@ class ReceiveCallback:
         now = self._clock()
         try:
             recorded = self._reports.record(call_id, report, now)
-            stored, opt_out = recorded.stored, recorded.opt_out
-            if opt_out is not None and opt_out.key == report.key_pressed:
-                # Also for a repeated callback: the one before may have failed right here.
-                self._opt_outs.opt_out(opt_out.phone, call_id, now)
+            self._opt_outs.on_report(call_id, report, recorded, now)
         except StorageUnavailable:
             count("CallbacksNotStored")
             logger.warning("callback not stored: storage unavailable")
             raise
+        stored = recorded.stored
         count(_METRIC[stored])
         if report.is_odd:
             count("CallbacksOddValues")
