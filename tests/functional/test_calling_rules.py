@@ -381,3 +381,17 @@ def test_no_whole_listed_number_reaches_a_stored_item_or_a_log_line(
         national_digits = phone[1:]  # 0912345678, 84912345678 and +84... all contain these
         assert national_digits not in stored
         assert national_digits not in logged
+
+
+def test_the_samples_in_events_answer_as_the_readme_says(
+    invoke_calls: Invoke, esms: FakeEsms, frozen: Any
+) -> None:
+    # Given the number of the samples on the list (events/do_not_call_put.json)
+    assert invoke_calls(events.load_event("do_not_call_put.json"))["statusCode"] == 201
+    assert body_of(invoke_calls(events.load_event("do_not_call_get.json")))["source"] == "api"
+    # Then the advertising sample to it is refused, and placed once it is off the list
+    refused = invoke_calls(events.load_event("calls_post_advertising.json"))
+    assert body_of(refused)["type"] == PROBLEM + "do-not-call"
+    assert invoke_calls(events.load_event("do_not_call_delete.json"))["statusCode"] == 204
+    assert invoke_calls(events.load_event("calls_post_advertising.json"))["statusCode"] == 202
+    assert esms.calls[0]["Phone"] == "0912345678" and "opt_out_key" not in esms.calls[0]
