@@ -13,6 +13,7 @@ from esms_calls.domain.calling_rules import (
     CAP_WINDOW_SECONDS,
     AdvertisingHours,
     CallingRule,
+    CapSlot,
     DoNotCallEntry,
 )
 from esms_calls.domain.calls import Call, CallSpec, CallStatus, OpenCall, OpenedCall
@@ -229,14 +230,14 @@ class FakeCallingRulesStore:
     def remove(self, number_key: str) -> bool:
         return self.listed_numbers.pop(number_key, None) is not None
 
-    def hold(self, number_key: str, *, holder: str, rings_at: int, slots: int) -> int | None:
+    def hold(self, number_key: str, *, holder: str, rings_at: int, slots: int) -> CapSlot | None:
         for slot in range(slots):
             old = self.slots.get((number_key, slot))
             if old is None or old[1] <= rings_at - CAP_WINDOW_SECONDS:
                 self.slots[(number_key, slot)] = (holder, rings_at, old[1] if old else 0)
-                return slot
+                return CapSlot(slot, taken_now=True)
             if old[0] == holder:
-                return slot
+                return CapSlot(slot, taken_now=False)
         return None
 
     def release(self, number_key: str, *, holder: str, slot: int) -> None:

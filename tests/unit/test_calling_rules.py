@@ -18,7 +18,7 @@ from esms_calls.domain.calls import CallSpec, CallStatus
 from esms_calls.domain.placement import PlaceCallCommand
 from esms_calls.domain.provider import RefusalKind, Refused
 from esms_calls.domain.send_date import VIETNAM
-from esms_calls.errors import CallRefusedByRule, StorageUnavailable
+from esms_calls.errors import CallRefusedByRule, ProviderTimeout, StorageUnavailable
 from esms_calls.usecases.place_call import PlaceCall, PlacementTimes
 from tests.support.fakes import (
     FakeCallingRulesStore,
@@ -225,3 +225,24 @@ def test_deferring_goes_past_blocked_dates() -> None:
     outcome = world.place("promo-1")
     expected = datetime(2027, 2, 7, 8, tzinfo=VIETNAM)
     assert outcome.deferred_until == expected  # type: ignore[attr-defined]
+
+
+def test_a_retry_that_fails_before_the_provider_keeps_the_slot_its_first_attempt_took() -> None:
+    # Given an advertising call whose first attempt timed out: it may have rung
+    world = World(vietnam(2, 9))
+    world.provider.then(ProviderTimeout("no answer in time"))
+    with pytest.raises(ProviderTimeout):
+        world.place("promo-1")
+
+    # When its retry fails before reaching the provider
+    def fails(*_args: object, **_kwargs: object) -> object:
+        raise StorageUnavailable("down")
+
+    world.calls.open_call = fails  # type: ignore[method-assign]
+    with pytest.raises(StorageUnavailable):
+        world.place("promo-1")
+    del world.calls.open_call
+
+    # Then the number stays capped for another advertising call
+    with pytest.raises(CallRefusedByRule):
+        world.place("promo-2")

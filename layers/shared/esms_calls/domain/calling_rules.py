@@ -57,6 +57,15 @@ class DoNotCallEntry:
 
 
 @dataclass(frozen=True)
+class CapSlot:
+    """A frequency cap slot a call holds: taken now, or already its own (a retry of the same
+    request, whose earlier attempt may have rung)."""
+
+    index: int
+    taken_now: bool
+
+
+@dataclass(frozen=True)
 class AdvertisingHours:
     """Seconds of the Vietnamese day [opens, closes) and the dates on which none may ring."""
 

@@ -105,13 +105,14 @@ def _refuse_markers(value: Any) -> Any:
     return value
 
 
+PHONE_MESSAGE = "must be a Vietnamese phone number, e.g. 0912345678 or +84 912 345 678"
+
+
 def _phone(value: str) -> str:
     try:
         return normalise_phone(value)
     except ValueError:
-        raise PydanticCustomError(
-            "phone", "must be a Vietnamese phone number, e.g. 0912345678 or +84 912 345 678"
-        ) from None
+        raise PydanticCustomError("phone", PHONE_MESSAGE) from None
 
 
 def _whole_number(value: Any) -> Any:

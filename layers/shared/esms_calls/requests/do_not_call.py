@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from esms_calls.domain.phone import normalise_phone
 from esms_calls.errors import InvalidCallRequest
+from esms_calls.requests.calls import PHONE_MESSAGE
 
 
 class DoNotCallRequest(BaseModel):
@@ -21,6 +22,4 @@ def listed_phone(text: str) -> str:
     try:
         return normalise_phone(text)
     except ValueError:
-        raise InvalidCallRequest(
-            "phone", "must be a Vietnamese phone number, e.g. 0912345678 or +84 912 345 678"
-        ) from None
+        raise InvalidCallRequest("phone", PHONE_MESSAGE) from None

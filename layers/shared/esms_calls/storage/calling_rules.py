@@ -18,7 +18,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from esms_calls.domain.calling_rules import CAP_WINDOW_SECONDS, DoNotCallEntry, DoNotCallSource
+from esms_calls.domain.calling_rules import (
+    CAP_WINDOW_SECONDS,
+    CapSlot,
+    DoNotCallEntry,
+    DoNotCallSource,
+)
 from esms_calls.domain.times import iso, parse_iso
 from esms_calls.errors import StorageUnavailable
 from esms_calls.storage.dynamodb import Table, error_code, from_attributes, to_attributes
@@ -122,7 +127,7 @@ class CallingRulesRepository:
 
     # -- The frequency cap ---------------------------------------------------------------------
 
-    def hold(self, number_key: str, *, holder: str, rings_at: int, slots: int) -> int | None:
+    def hold(self, number_key: str, *, holder: str, rings_at: int, slots: int) -> CapSlot | None:
         """Take a cap slot for a call ringing at `rings_at` (epoch seconds); the slot's number,
         or None when every slot holds a call within 24 h of it. A slot this holder already
         holds (a retry of the same request) is its own again."""
@@ -140,8 +145,10 @@ class CallingRulesRepository:
                     ":free_before": rings_at - CAP_WINDOW_SECONDS,
                 },
             )
-            if old is None or old.get("holder") == holder:
-                return slot
+            if old is None:
+                return CapSlot(slot, taken_now=True)
+            if old.get("holder") == holder:
+                return CapSlot(slot, taken_now=False)
         return None
 
     def release(self, number_key: str, *, holder: str, slot: int) -> None:

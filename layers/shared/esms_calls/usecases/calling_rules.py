@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
-from esms_calls.domain.calling_rules import AdvertisingHours, CallingRule, OutsideHours, Purpose
+from esms_calls.domain.calling_rules import (
+    AdvertisingHours,
+    CallingRule,
+    CapSlot,
+    OutsideHours,
+    Purpose,
+)
 from esms_calls.domain.calls import CallSpec
 from esms_calls.domain.phone import mask_phone
 from esms_calls.domain.send_date import VIETNAM, from_provider_format, to_provider_format
@@ -42,7 +48,7 @@ class CallingPolicy:
 class CapHold:
     number_key: str
     holder: str
-    slot: int
+    slot: CapSlot
 
 
 @dataclass(frozen=True)
@@ -121,13 +127,14 @@ class CallingRules:
                 count(_METRIC[rule])
         return rules
 
-    def release(self, admission: Admission) -> None:
-        """Give the cap slot back: the call was not placed (refused by the provider, or it
-        could not even be recorded)."""
+    def release(self, admission: Admission, *, unless_held_before: bool = False) -> None:
+        """Give the cap slot back: the call never rang (the provider refused it, or it could
+        not even be recorded). `unless_held_before`: keep a slot this request held already,
+        since an earlier attempt of it may have rung."""
         hold = admission.hold
-        if hold is None:
+        if hold is None or (unless_held_before and not hold.slot.taken_now):
             return
-        self._store.release(hold.number_key, holder=hold.holder, slot=hold.slot)
+        self._store.release(hold.number_key, holder=hold.holder, slot=hold.slot.index)
         logger.info("frequency cap released", extra={"phone": mask_phone(admission.spec.phone)})
 
     def _hold(self, request_id: str, spec: CallSpec, rings_at: int) -> CapHold:

@@ -89,7 +89,8 @@ class PlaceCall:
         try:
             opened = self._open_admitted(command, admission, now)
         except Exception:
-            self._rules.release(admission)  # nothing reached the provider
+            # Nothing reached the provider this time; an earlier attempt's slot is kept.
+            self._rules.release(admission, unless_held_before=True)
             raise
         call = opened.call
         log = {

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     # Names for the annotations only: a function that needs just one port (the callback) does
     # not load the models of the others.
     from esms_calls.domain.batches import Batch, BatchCall
-    from esms_calls.domain.calling_rules import CallingRule, DoNotCallEntry
+    from esms_calls.domain.calling_rules import CallingRule, CapSlot, DoNotCallEntry
     from esms_calls.domain.calls import Call, CallSpec, OpenCall, OpenedCall
     from esms_calls.domain.listing import CallIndex, IndexedCall, Position, Window
     from esms_calls.domain.orders import CallOrder
@@ -106,7 +106,9 @@ class CallingRulesStore(Protocol):
 
     def remove(self, number_key: str) -> bool: ...
 
-    def hold(self, number_key: str, *, holder: str, rings_at: int, slots: int) -> int | None: ...
+    def hold(
+        self, number_key: str, *, holder: str, rings_at: int, slots: int
+    ) -> CapSlot | None: ...
 
     def release(self, number_key: str, *, holder: str, slot: int) -> None: ...
 
