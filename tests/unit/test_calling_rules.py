@@ -246,3 +246,34 @@ def test_a_retry_that_fails_before_the_provider_keeps_the_slot_its_first_attempt
     # Then the number stays capped for another advertising call
     with pytest.raises(CallRefusedByRule):
         world.place("promo-2")
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"ADVERTISING_HOURS": "17:00-08:00"},
+        {"ADVERTISING_HOURS": "8-17"},
+        {"ADVERTISING_BLOCKED_DATES": "2027-02-30"},
+        {"ADVERTISING_BLOCKED_DATES": "Tet"},
+        {"ADVERTISING_CALLS_PER_NUMBER": "0"},
+    ],
+)
+def test_a_deployment_with_unreadable_calling_rules_is_refused_at_start(
+    environment: dict[str, str],
+) -> None:
+    from pydantic import ValidationError
+
+    from esms_calls.settings import Settings
+
+    base = {
+        "CALLS_TABLE_NAME": "calls",
+        "DEDUPE_TABLE_NAME": "dedupe",
+        "ESMS_BASE_URL": "https://esms.test",
+        "ESMS_API_KEY": "k",
+        "ESMS_SECRET_KEY": "s",
+        "CALLBACK_SIGNING_KEY": "key",
+        "PUBLIC_BASE_URL": "https://calls.test",
+    }
+    with pytest.raises(ValidationError):
+        Settings.from_environ({**base, **environment})
+    assert Settings.from_environ({**base, "ADVERTISING_HOURS": "00:00-24:00"})

@@ -8,6 +8,7 @@ on first use, so tests (and the local stack) set the environment first and call
 from __future__ import annotations
 
 import os
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -68,6 +69,15 @@ class Settings(BaseModel):
     )
     advertising_calls_per_number: int = Field(default=1, ge=1, le=10)  # in any 24 h
     do_not_call_service_calls: bool = False  # the do-not-call list stops service calls too
+
+    @model_validator(mode="after")
+    def _calling_rules_readable(self) -> Settings:
+        opens, closes = self.advertising_hours.split("-")
+        if closes <= opens:  # HH:MM texts order like the times they name
+            raise ValueError("ADVERTISING_HOURS must close after they open, within one day")
+        for text in filter(None, map(str.strip, self.advertising_blocked_dates.split(","))):
+            date.fromisoformat(text)  # ValueError for a date that does not exist
+        return self
 
     @model_validator(mode="after")
     def _one_source_each(self) -> Settings:
