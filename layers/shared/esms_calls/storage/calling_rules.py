@@ -26,11 +26,15 @@ from esms_calls.domain.calling_rules import (
 )
 from esms_calls.domain.times import iso, parse_iso
 from esms_calls.errors import StorageUnavailable
-from esms_calls.storage.dynamodb import Table, error_code, from_attributes, to_attributes
+from esms_calls.storage.dynamodb import (
+    BATCH_GET_SIZE,
+    Table,
+    error_code,
+    from_attributes,
+    to_attributes,
+)
 
 DO_NOT_CALL_PREFIX = "dnc#"
-_BATCH_GET_SIZE = 100  # DynamoDB's most keys per BatchGetItem
-_BATCH_GET_ATTEMPTS = 5
 CAP_PREFIX = "cap#"
 
 
@@ -54,30 +58,11 @@ class CallingRulesRepository:
 
     def listed_among(self, number_keys: Sequence[str]) -> set[str]:
         listed: set[str] = set()
-        for start in range(0, len(number_keys), _BATCH_GET_SIZE):
-            keys = [
-                to_attributes(_listed_key(k)) for k in number_keys[start : start + _BATCH_GET_SIZE]
-            ]
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": keys,
-                    "ProjectionExpression": "call_id",
-                    "ConsistentRead": True,
-                }
-            }
-            # DynamoDB may leave keys unprocessed under load: they are asked for again.
-            for _ in range(_BATCH_GET_ATTEMPTS):
-                try:
-                    answer = self._table.client.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise StorageUnavailable("could not read the do-not-call list") from exc
-                for item in answer.get("Responses", {}).get(self._table.name, []):
-                    listed.add(from_attributes(item)["call_id"].removeprefix(DO_NOT_CALL_PREFIX))
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise StorageUnavailable("the do-not-call list could not be read in full")
+        for start in range(0, len(number_keys), BATCH_GET_SIZE):
+            chunk = number_keys[start : start + BATCH_GET_SIZE]
+            keys = [_listed_key(number_key) for number_key in chunk]
+            for values in self._table.batch_get(keys, projection="call_id", consistent=True):
+                listed.add(values["call_id"].removeprefix(DO_NOT_CALL_PREFIX))
         return listed
 
     def add(self, number_key: str, entry: DoNotCallEntry) -> bool:

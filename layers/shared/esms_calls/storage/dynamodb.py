@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
+BATCH_GET_SIZE = 100  # most keys of one BatchGetItem
+_BATCH_GET_ROUNDS = 5
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -98,6 +102,35 @@ class Table:
         except BotoCoreError as exc:
             raise StorageUnavailable("could not write") from exc
         return True, from_attributes(dict(answer.get("Attributes") or {}))
+
+    def batch_get(
+        self,
+        keys: Sequence[dict[str, Any]],
+        *,
+        projection: str | None = None,
+        consistent: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The items of up to 100 keys (BatchGetItem's limit); keys DynamoDB leaves unprocessed
+        (throttling) are asked for again, backing off as it asks."""
+        request: dict[str, Any] = {
+            "Keys": [to_attributes(key) for key in keys],
+            "ConsistentRead": consistent,
+        }
+        if projection:
+            request["ProjectionExpression"] = projection
+        pending: dict[str, Any] = {self.name: request}
+        found: list[dict[str, Any]] = []
+        for round_ in range(_BATCH_GET_ROUNDS):
+            try:
+                response = self.client.batch_get_item(RequestItems=pending)
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageUnavailable("could not read") from exc
+            found += map(from_attributes, response.get("Responses", {}).get(self.name, []))
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return found
+            time.sleep(0.05 * 2**round_)
+        raise StorageUnavailable("could not read every item asked for")
 
     def put_if_absent(self, item: dict[str, Any], key_attribute: str) -> bool:
         """Put an item unless one with its key exists. False when it existed."""
