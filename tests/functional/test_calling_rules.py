@@ -19,6 +19,7 @@ from esms_calls.domain.send_date import VIETNAM
 from tests.support import events
 from tests.support.callbacks import appended, callback_event, report_query
 from tests.support.clients import dynamodb_client
+from tests.support.dynamodb_requests import counting_requests
 from tests.support.fake_esms import FakeEsms, body_of, refuse
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.metrics import emitted
@@ -395,3 +396,17 @@ def test_the_samples_in_events_answer_as_the_readme_says(
     assert invoke_calls(events.load_event("do_not_call_delete.json"))["statusCode"] == 204
     assert invoke_calls(events.load_event("calls_post_advertising.json"))["statusCode"] == 202
     assert esms.calls[0]["Phone"] == "0912345678" and "opt_out_key" not in esms.calls[0]
+
+
+def test_an_advertising_call_costs_one_read_and_one_write_more_than_a_service_call(
+    invoke_calls: Invoke, esms: FakeEsms, frozen: Any
+) -> None:
+    # When a service call and an advertising call are placed
+    with counting_requests() as service:
+        post_call(invoke_calls, {"phone": new_phone(), "template_id": "otp-1"})
+    with counting_requests() as advertising:
+        post_call(invoke_calls, advert(new_phone()))
+    # Then the rules cost the advertising call its list lookup and its cap slot, nothing else
+    extra = advertising.by_operation - service.by_operation
+    assert dict(extra) == {"GetItem": 1, "UpdateItem": 1}
+    assert service.by_operation - advertising.by_operation == {}
