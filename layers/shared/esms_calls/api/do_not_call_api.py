@@ -8,13 +8,17 @@ from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from esms_calls import dependencies
 from esms_calls.api.resolver import app, documented
 from esms_calls.api.responses import DoNotCallView
 from esms_calls.domain.calling_rules import DoNotCallEntry
+from esms_calls.domain.phone import PHONE_PATTERN
 from esms_calls.requests.do_not_call import DoNotCallRequest, listed_phone
+
+# The number in any spelling a call takes (documented; listed_phone normalises it).
+PhoneParam = Annotated[str, Path(pattern=PHONE_PATTERN, description="a Vietnamese number")]
 
 
 @app.put(
@@ -34,7 +38,7 @@ from esms_calls.requests.do_not_call import DoNotCallRequest, listed_phone
         ),
     },
 )
-def put_on_list(phone: str, body: Annotated[DoNotCallRequest, Body()]) -> Response[str]:
+def put_on_list(phone: PhoneParam, body: Annotated[DoNotCallRequest, Body()]) -> Response[str]:
     entry, created = dependencies.root().do_not_call_list.put(listed_phone(phone), body.reason)
     return _entry(entry, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
@@ -49,7 +53,7 @@ def put_on_list(phone: str, body: Annotated[DoNotCallRequest, Body()]) -> Respon
         ),
     },
 )
-def read_entry(phone: str) -> Response[str]:
+def read_entry(phone: PhoneParam) -> Response[str]:
     return _entry(dependencies.root().do_not_call_list.get(listed_phone(phone)), HTTPStatus.OK)
 
 
@@ -63,7 +67,7 @@ def read_entry(phone: str) -> Response[str]:
         ),
     },
 )
-def take_off_list(phone: str) -> Response[str]:
+def take_off_list(phone: PhoneParam) -> Response[str]:
     dependencies.root().do_not_call_list.delete(listed_phone(phone))
     return Response(status_code=HTTPStatus.NO_CONTENT.value, body="")
 

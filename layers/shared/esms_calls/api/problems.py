@@ -136,7 +136,7 @@ def _field_of(error: dict[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     if loc and loc[0] == "header":
         return "Idempotency-Key" if loc[1:] == ["idempotency-key"] else ".".join(loc[1:])
-    return field_of(error, skip=("body",))
+    return field_of(error, skip=("body", "path"))
 
 
 def _validation(exc: RequestValidationError) -> Response[str]:
