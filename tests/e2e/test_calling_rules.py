@@ -74,3 +74,5 @@ def test_an_opt_out_key_pressed_lists_the_number_once_and_stops_the_next_adverti
     refused = advertising_call(api, phone)
     assert refused.status_code == 422, refused.text
     assert refused.json()["type"].endswith("do-not-call")
+    # And no line the stack wrote (functions, access lines, simulator) holds the whole number
+    assert phone[1:] not in stack.output()
