@@ -44,6 +44,8 @@ PRESETS: tuple[Preset, ...] = (
     _preset(
         "005", "answered, every callback lost: only reconciliation settles it", drop_callbacks=True
     ),  # fmt: skip
+    # The opt-out key of the examples (a call's opt_out_key "9" lists the number).
+    _preset("009", "answered, key 9 pressed (an opt-out key)", ivr="9"),
     *(_preset(code.zfill(3), f"refused with code {code}", code=code) for code in REFUSAL_CODES),
 )
 

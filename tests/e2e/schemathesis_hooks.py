@@ -10,12 +10,16 @@
 - The listings' query values are read by rules the document states in words (a status or a
   comma-separated list of them, 1-100, ISO-8601 times, a Vietnamese number, a cursor this
   listing issued): a valid case gets values that follow them.
+- The calling rules depend on the clock and on earlier calls: a valid advertising case calls a
+  number of its own (the frequency cap), is deferred rather than refused outside the advertising
+  hours, and its opt_out_key is not its ivr (the forwarding key).
 
 Invalid cases are sent as generated: they must be refused whatever their key or send time.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +87,14 @@ def _own_request_id(case: Any) -> None:
             body["request_id"] = key
         if body.get("send_at") is not None:
             body["send_at"] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        if body.get("purpose") == "advertising":
+            body.pop("Phone", None)
+            body["phone"] = f"09{secrets.randbelow(10**8):08d}"
+            body["outside_hours"] = "defer"
+        forwarding_key = body.get("ivr", body.get("Ivr"))
+        opt_out_key = body.get("opt_out_key")
+        if opt_out_key is not None and str(opt_out_key).strip() == str(forwarding_key).strip():
+            body.pop("opt_out_key")
         tts = body.get("tts")
         if isinstance(tts, dict):
             tts.pop("VariableListStr", None)

@@ -58,6 +58,7 @@ SETTLED = [
     ("carrier failure", {"call_status": "UNKNOWN", "sent_result": 0}, 3),
     ("answered, after the provider took", {"call_status": "ANSWERED"}, 3),
     ("answered, every callback lost", {"call_status": "ANSWERED", "send_status": 5}, 0),
+    ("answered, key 9", {"call_status": "ANSWERED", "ivr": "9"}, 3),
 ]
 
 

@@ -52,6 +52,36 @@ def _accepted_then_get(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
     return invoke(events.get_call(call_id))
 
 
+LISTED = "0912345678"
+
+
+def _do_not_call(method: str, phone: str = LISTED, body: Any = None, **headers: str) -> dict:
+    return events.http_event(
+        method,
+        f"/do-not-call/{phone}",
+        route_key=f"{method} /do-not-call/{{phone}}",
+        body=body,
+        headers={"Content-Type": "application/json", **headers} if body is not None else None,
+        path_parameters={"phone": phone},
+    )
+
+
+def _listed_then(method: str) -> Callable[[Invoke, FakeEsms], dict[str, Any]]:
+    def scenario(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
+        invoke(_do_not_call("PUT", body={"reason": "asked"}))
+        return invoke(_do_not_call(method, body={"reason": "again"} if method == "PUT" else None))
+
+    return scenario
+
+
+def _failing(operation: str, event: dict[str, Any]) -> Callable[[Invoke, FakeEsms], dict[str, Any]]:
+    def scenario(invoke: Invoke, _esms: FakeEsms) -> dict[str, Any]:
+        with dynamodb_fails(operation, "InternalServerError", times=10):
+            return invoke(event)
+
+    return scenario
+
+
 SCENARIOS: dict[tuple[str, str], dict[int, Callable[[Invoke, FakeEsms], dict[str, Any]]]] = {
     ("/calls", "post"): {
         202: lambda invoke, esms: invoke(events.post_calls(CALL)),
@@ -102,6 +132,28 @@ SCENARIOS: dict[tuple[str, str], dict[int, Callable[[Invoke, FakeEsms], dict[str
             events.list_batch_calls(_posted_batch(invoke), {"status": "LOST"})
         ),
     },
+    ("/do-not-call/{phone}", "put"): {
+        200: _listed_then("PUT"),
+        201: lambda invoke, esms: invoke(_do_not_call("PUT", body={"reason": "asked"})),
+        400: lambda invoke, esms: invoke(_do_not_call("PUT", body="{")),
+        415: lambda invoke, esms: invoke(
+            _do_not_call("PUT", body="reason=asked", **{"Content-Type": "text/plain"})
+        ),
+        422: lambda invoke, esms: invoke(_do_not_call("PUT", body={"why": "asked"})),
+        503: _failing("PutItem", _do_not_call("PUT", body={})),
+    },
+    ("/do-not-call/{phone}", "get"): {
+        200: _listed_then("GET"),
+        404: lambda invoke, esms: invoke(_do_not_call("GET")),
+        422: lambda invoke, esms: invoke(_do_not_call("GET", "12345")),
+        503: _failing("GetItem", _do_not_call("GET")),
+    },
+    ("/do-not-call/{phone}", "delete"): {
+        204: _listed_then("DELETE"),
+        404: lambda invoke, esms: invoke(_do_not_call("DELETE")),
+        422: lambda invoke, esms: invoke(_do_not_call("DELETE", "12345")),
+        503: _failing("DeleteItem", _do_not_call("DELETE")),
+    },
 }
 
 
@@ -124,6 +176,9 @@ def test_each_documented_status_is_returned_with_the_documented_body(
     response = SCENARIOS[(path, method)][status](invoke_calls, esms)
     assert response["statusCode"] == status
     documented = DOCUMENT["paths"][path][method]["responses"][str(status)]
+    if status == 204:
+        assert "content" not in documented and not response["body"]
+        return
     content_type = response["headers"]["Content-Type"]
     schema = documented["content"][content_type]["schema"]
     jsonschema.validate(

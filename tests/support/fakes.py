@@ -9,13 +9,21 @@ from datetime import datetime
 from typing import Any
 
 from esms_calls.domain.batches import Batch, BatchCall
+from esms_calls.domain.calling_rules import (
+    CAP_WINDOW_SECONDS,
+    AdvertisingHours,
+    CallingRule,
+    CapSlot,
+    DoNotCallEntry,
+)
 from esms_calls.domain.calls import Call, CallSpec, CallStatus, OpenCall, OpenedCall
 from esms_calls.domain.orders import CallOrder
 from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
 from esms_calls.domain.provider import Accepted, MakeCallAnswer, SendStatusAnswer
-from esms_calls.domain.reports import Report, Stored
+from esms_calls.domain.reports import OptOutKey, Recorded, Report, Stored
 from esms_calls.domain.signing import payload_fingerprint
 from esms_calls.errors import RequestIdBoundToOtherPayload, RequestInProgress
+from esms_calls.usecases.calling_rules import CallingPolicy, CallingRules
 from esms_calls.usecases.ports import Placement
 
 
@@ -185,6 +193,81 @@ class FakeBatches:
     def calls(self, batch_id: str) -> Iterator[BatchCall]:
         return iter(self.calls_of.get(batch_id, []))
 
+    def skip(self, batch_id: str, index: int, rule: CallingRule) -> None:
+        batch = self.batches[batch_id]
+        skipped = dict(batch.skipped)
+        skipped[rule] = skipped.get(rule, frozenset()) | {index}
+        self.batches[batch_id] = replace(batch, skipped=skipped)
+
+
+@dataclass
+class FakeCallingRulesStore:
+    """The do-not-call list and the cap's slots as CallingRulesRepository keeps them: a slot
+    holds (holder, ring time, the ring time it replaced)."""
+
+    listed_numbers: dict[str, DoNotCallEntry] = field(default_factory=dict)
+    slots: dict[tuple[str, int], tuple[str | None, int, int]] = field(default_factory=dict)
+
+    def listed(self, number_key: str) -> DoNotCallEntry | None:
+        return self.listed_numbers.get(number_key)
+
+    def listed_among(self, number_keys: Sequence[str]) -> set[str]:
+        return {key for key in number_keys if key in self.listed_numbers}
+
+    def add(self, number_key: str, entry: DoNotCallEntry) -> bool:
+        if number_key in self.listed_numbers:
+            return False
+        self.listed_numbers[number_key] = entry
+        return True
+
+    def set_reason(self, number_key: str, reason: str | None) -> DoNotCallEntry | None:
+        entry = self.listed_numbers.get(number_key)
+        if entry is None:
+            return None
+        self.listed_numbers[number_key] = replace(entry, reason=reason)
+        return self.listed_numbers[number_key]
+
+    def remove(self, number_key: str) -> bool:
+        return self.listed_numbers.pop(number_key, None) is not None
+
+    def hold(self, number_key: str, *, holder: str, rings_at: int, slots: int) -> CapSlot | None:
+        for slot in range(slots):
+            old = self.slots.get((number_key, slot))
+            if old is None or old[1] <= rings_at - CAP_WINDOW_SECONDS:
+                self.slots[(number_key, slot)] = (holder, rings_at, old[1] if old else 0)
+                return CapSlot(slot, taken_now=True)
+            if old[0] == holder:
+                return CapSlot(slot, taken_now=False)
+        return None
+
+    def release(self, number_key: str, *, holder: str, slot: int) -> None:
+        old = self.slots.get((number_key, slot))
+        if old is not None and old[0] == holder:
+            self.slots[(number_key, slot)] = (None, old[2], 0)
+
+
+def number_key(phone: str) -> str:
+    return f"key-of-{phone[::-1]}"  # not the number, and one per number
+
+
+def calling_rules(
+    store: FakeCallingRulesStore | None = None,
+    *,
+    hours: str = "08:00-17:00",
+    blocked_dates: str = "",
+    calls_per_number: int = 1,
+    list_applies_to_service_calls: bool = False,
+) -> CallingRules:
+    return CallingRules(
+        store=store if store is not None else FakeCallingRulesStore(),
+        number_key=number_key,
+        policy=CallingPolicy(
+            hours=AdvertisingHours.parse(hours, blocked_dates),
+            calls_per_number=calls_per_number,
+            list_applies_to_service_calls=list_applies_to_service_calls,
+        ),
+    )
+
 
 @dataclass
 class FakeReports:
@@ -193,13 +276,15 @@ class FakeReports:
     answers: list[Stored | Exception] = field(default_factory=list)
     recorded: list[tuple[str, Report]] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    # The number and opt_out_key of the call, handed back with a report of a key pressed.
+    opt_out: OptOutKey | None = None
 
-    def record(self, call_id: str, report: Report, now: datetime) -> Stored:
+    def record(self, call_id: str, report: Report, now: datetime) -> Recorded:
         answer = self.answers.pop(0) if self.answers else Stored.APPLIED
         if isinstance(answer, Exception):
             raise answer
         self.recorded.append((call_id, report))
-        return answer
+        return Recorded(answer, self.opt_out if report.key_pressed else None)
 
     def expire(self, call_id: str, now: datetime) -> bool:
         self.expired.append(call_id)

@@ -26,6 +26,7 @@ from tests.support.fakes import (
     FakeGuard,
     FakeProvider,
     FakeQueue,
+    calling_rules,
     fingerprint,
     fixed_clock,
 )
@@ -52,6 +53,7 @@ class World:
             callback_url=lambda call_id: f"https://calls.test/{call_id}",
             fingerprint=fingerprint,
             guard=FakeGuard(calls=self.calls),
+            rules=calling_rules(),
             times=PlacementTimes(
                 request_id_ttl_seconds=86400, check_after_seconds=900, retention_seconds=90
             ),
@@ -177,7 +179,7 @@ def order(i: int, **changes: str) -> CallOrder:
 
 def test_a_queued_call_is_placed_once_however_often_it_is_delivered() -> None:
     world = World()
-    place_queued_call = PlaceQueuedCall(place_call=world.place_call)
+    place_queued_call = PlaceQueuedCall(place_call=world.place_call, batches=world.batches)
     first = place_queued_call(order(0), remaining_seconds=60, receive_count=1)
     second = place_queued_call(order(0), remaining_seconds=60, receive_count=2)
     assert first.disposition is second.disposition is Disposition.DONE
@@ -188,7 +190,7 @@ def test_a_queued_call_that_may_succeed_later_is_retried() -> None:
     world = World()
     world.provider.then(ProviderUnavailable("down"))
     with pytest.raises(RetryLater):
-        PlaceQueuedCall(place_call=world.place_call)(
+        PlaceQueuedCall(place_call=world.place_call, batches=world.batches)(
             order(0), remaining_seconds=60, receive_count=1
         )
 
@@ -196,7 +198,7 @@ def test_a_queued_call_that_may_succeed_later_is_retried() -> None:
 def test_a_queued_call_that_cannot_be_placed_as_asked_is_consumed() -> None:
     world = World()
     past = to_provider_format(NOW - timedelta(hours=1))
-    result = PlaceQueuedCall(place_call=world.place_call)(
+    result = PlaceQueuedCall(place_call=world.place_call, batches=world.batches)(
         order(0, send_date=past), remaining_seconds=60, receive_count=1
     )
     assert result.disposition is Disposition.INVALID

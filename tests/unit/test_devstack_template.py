@@ -210,11 +210,15 @@ def test_routes_come_from_the_http_api_events() -> None:
         ("POST", "/batches", "CallsFunction", "AWS_IAM"),
         ("GET", "/batches/{batch_id}", "CallsFunction", "AWS_IAM"),
         ("GET", "/batches/{batch_id}/calls", "CallsFunction", "AWS_IAM"),
+        ("PUT", "/do-not-call/{phone}", "CallsFunction", "AWS_IAM"),
+        ("GET", "/do-not-call/{phone}", "CallsFunction", "AWS_IAM"),
+        ("DELETE", "/do-not-call/{phone}", "CallsFunction", "AWS_IAM"),
         ("ANY", "/calls", "CallsFunction", "AWS_IAM"),
         ("ANY", "/calls/{call_id}", "CallsFunction", "AWS_IAM"),
         ("ANY", "/batches", "CallsFunction", "AWS_IAM"),
         ("ANY", "/batches/{batch_id}", "CallsFunction", "AWS_IAM"),
         ("ANY", "/batches/{batch_id}/calls", "CallsFunction", "AWS_IAM"),
+        ("ANY", "/do-not-call/{phone}", "CallsFunction", "AWS_IAM"),
         ("GET", "/callbacks/esms/{call_id}/{token}", "CallbackFunction", "NONE"),
     ]
     assert routes[0].method == "POST" and routes[0].auth == "AWS_IAM"

@@ -13,7 +13,14 @@ from esms_calls.domain.provider import RefusalKind, Refused
 from esms_calls.domain.send_date import to_provider_format
 from esms_calls.errors import InvalidCallRequest, ProviderTimeout, RequestIdBoundToOtherPayload
 from esms_calls.usecases.place_call import PlaceCall, PlacementTimes
-from tests.support.fakes import FakeCalls, FakeGuard, FakeProvider, fingerprint, fixed_clock
+from tests.support.fakes import (
+    FakeCalls,
+    FakeGuard,
+    FakeProvider,
+    calling_rules,
+    fingerprint,
+    fixed_clock,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -29,6 +36,7 @@ def place_call(calls: FakeCalls, provider: FakeProvider, guard: FakeGuard) -> Pl
         callback_url=lambda call_id: f"https://calls.test/callbacks/esms/{call_id}/t",
         fingerprint=fingerprint,
         guard=guard,
+        rules=calling_rules(),
         times=TIMES,
         clock=fixed_clock(NOW),
     )

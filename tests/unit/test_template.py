@@ -142,11 +142,15 @@ def test_calls_routes_need_iam_and_the_callback_route_authenticates_itself(
         ("POST", "/batches"),
         ("GET", "/batches/{batch_id}"),
         ("GET", "/batches/{batch_id}/calls"),
+        ("PUT", "/do-not-call/{phone}"),
+        ("GET", "/do-not-call/{phone}"),
+        ("DELETE", "/do-not-call/{phone}"),
         ("ANY", "/calls"),
         ("ANY", "/calls/{call_id}"),
         ("ANY", "/batches"),
         ("ANY", "/batches/{batch_id}"),
         ("ANY", "/batches/{batch_id}/calls"),
+        ("ANY", "/do-not-call/{phone}"),
     }
     assert set(routes) == {*calls_routes, ("GET", "/callbacks/esms/{call_id}/{token}")}
     for route in calls_routes:
@@ -278,8 +282,11 @@ def test_calls_function_reaches_exactly_what_it_uses(template: dict[str, Any]) -
         assert sorted(map(repr, allowed(statements, f"dynamodb:{action}"))) == sorted(
             map(repr, [calls, dedupe])
         )
-    # Only idempotency records are ever deleted (Powertools releases a request id so).
-    assert allowed(statements, "dynamodb:DeleteItem") == [dedupe]
+    # Idempotency records (Powertools releases a request id so) and do-not-call entries
+    # (DELETE /do-not-call/{phone}) are deleted; call records never are.
+    assert sorted(map(repr, allowed(statements, "dynamodb:DeleteItem"))) == sorted(
+        map(repr, [calls, dedupe])
+    )
     assert allowed(statements, "dynamodb:ConditionCheckItem") == []
     # Listings read the call records a page at a time, and query only the listing indexes.
     assert allowed(statements, "dynamodb:BatchGetItem") == [calls]
@@ -314,8 +321,9 @@ def test_callback_function_queries_only_the_open_calls_index(template: dict[str,
     assert allowed(statements, "dynamodb:Query") == [
         {"Fn::Sub": "${CallsTable.Arn}/index/OpenCallsIndex"}
     ]
-    # Callbacks are one conditional write on the call (or a put of an orphan report); they never
-    # read first, and this function has nothing to do with idempotency records.
+    # Callbacks are one conditional write on the call (or a put of an orphan report, or of the
+    # do-not-call entry of a key press on the call's opt_out_key); they never read first, and
+    # this function has nothing to do with idempotency records.
     for action in ("PutItem", "UpdateItem"):
         assert allowed(statements, f"dynamodb:{action}") == [calls]
     for action in ("GetItem", "DeleteItem", "ConditionCheckItem", "Scan"):
@@ -1035,3 +1043,22 @@ def test_every_explicit_physical_name_derives_from_the_stack_name(
         assert "esms-calls-dev" in name and "esms-calls-prod" in prod[logical_id][1], logical_id
         # ... and fits the service's limit whatever stack name the README allows.
         assert len(longest[logical_id][1]) <= NAME_PROPERTY[resource_type][1], logical_id
+
+
+def test_the_calling_rules_are_deployment_parameters_with_the_decrees_defaults(
+    template: dict[str, Any],
+) -> None:
+    from esms_calls.settings import Settings
+
+    # Given the template's defaults, as CallsFunction's settings read them
+    calls = function_environment("CallsFunction", RESOLUTION, template)
+    settings = Settings.from_environ({**calls, "ESMS_API_KEY": "k", "ESMS_SECRET_KEY": "s"})
+
+    # Then advertising rings 08:00-17:00, once per number a day, and service calls skip the list
+    assert settings.advertising_hours == "08:00-17:00"
+    assert settings.advertising_blocked_dates == ""
+    assert settings.advertising_calls_per_number == 1
+    assert settings.do_not_call_service_calls is False
+    parameters = template["Parameters"]
+    for name in ("AdvertisingHours", "AdvertisingBlockedDates"):
+        assert parameters[name]["AllowedPattern"], name

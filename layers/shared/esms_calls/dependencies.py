@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from esms_calls.esms.client import EsmsClient
     from esms_calls.esms.models import EsmsCredentials
     from esms_calls.storage.batches import BatchRepository
+    from esms_calls.storage.calling_rules import CallingRulesRepository
     from esms_calls.storage.calls import CallsRepository
     from esms_calls.storage.calls_queue import CallsQueue
     from esms_calls.storage.dynamodb import Table
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from esms_calls.storage.open_calls import OpenCallsRepository
     from esms_calls.storage.parameters import ParameterReader, SecretsReader
     from esms_calls.storage.reports import ReportsRepository
+    from esms_calls.usecases.calling_rules import CallingRules
+    from esms_calls.usecases.do_not_call import DoNotCallList
     from esms_calls.usecases.get_batch import GetBatch
     from esms_calls.usecases.get_call import GetCall
     from esms_calls.usecases.list_calls import ListCalls
@@ -110,6 +113,12 @@ class Dependencies:
 
         return derived_key(self.callback_signing_key(), "listing cursors")
 
+    def number_key(self, phone: str) -> str:
+        """The keyed hash that stands for a number on the do-not-call list and in the cap."""
+        from esms_calls.domain.signing import number_key
+
+        return number_key(self.callback_signing_key(), phone)
+
     def public_base_url(self) -> str:
         settings = self.settings
         if settings.public_base_url:
@@ -174,6 +183,12 @@ class Dependencies:
         return BatchRepository(self._table(self.settings.calls_table_name))
 
     @cached_property
+    def calling_rules_repository(self) -> CallingRulesRepository:
+        from esms_calls.storage.calling_rules import CallingRulesRepository
+
+        return CallingRulesRepository(self._table(self.settings.calls_table_name))
+
+    @cached_property
     def calls_queue(self) -> CallsQueue:
         from esms_calls.storage.calls_queue import CallsQueue
 
@@ -196,6 +211,30 @@ class Dependencies:
     # -- Use cases ---------------------------------------------------------------------------
 
     @cached_property
+    def calling_rules(self) -> CallingRules:
+        from esms_calls.domain.calling_rules import AdvertisingHours
+        from esms_calls.usecases.calling_rules import CallingPolicy, CallingRules
+
+        settings = self.settings
+        return CallingRules(
+            store=self.calling_rules_repository,
+            number_key=self.number_key,
+            policy=CallingPolicy(
+                hours=AdvertisingHours.parse(
+                    settings.advertising_hours, settings.advertising_blocked_dates
+                ),
+                calls_per_number=settings.advertising_calls_per_number,
+                list_applies_to_service_calls=settings.do_not_call_service_calls,
+            ),
+        )
+
+    @cached_property
+    def do_not_call_list(self) -> DoNotCallList:
+        from esms_calls.usecases.do_not_call import DoNotCallList
+
+        return DoNotCallList(store=self.calling_rules_repository, number_key=self.number_key)
+
+    @cached_property
     def place_call(self) -> PlaceCall:
         from esms_calls.storage.idempotency import IdempotentPlacement
         from esms_calls.usecases.place_call import PlaceCall, PlacementTimes
@@ -211,6 +250,7 @@ class Dependencies:
                 self.calls_repository,
                 ttl_seconds=settings.idempotency_ttl_seconds,
             ),
+            rules=self.calling_rules,
             times=PlacementTimes(
                 request_id_ttl_seconds=settings.idempotency_ttl_seconds,
                 check_after_seconds=settings.reconcile_after_seconds,
@@ -237,6 +277,7 @@ class Dependencies:
         return PlaceBatch(
             batches=self.batch_repository,
             queue=self.calls_queue,
+            rules=self.calling_rules,
             retention_seconds=self.settings.call_retention_days * 86400,
         )
 
@@ -262,7 +303,7 @@ class Dependencies:
     def place_queued_call(self) -> PlaceQueuedCall:
         from esms_calls.usecases.place_queued_call import PlaceQueuedCall
 
-        return PlaceQueuedCall(place_call=self.place_call)
+        return PlaceQueuedCall(place_call=self.place_call, batches=self.batch_repository)
 
     @cached_property
     def get_call(self) -> GetCall:
@@ -275,7 +316,9 @@ class Dependencies:
         from esms_calls.usecases.receive_callback import ReceiveCallback
 
         return ReceiveCallback(
-            reports=self.reports_repository, signing_key=self.callback_signing_key
+            reports=self.reports_repository,
+            signing_key=self.callback_signing_key,
+            opt_outs=self.do_not_call_list,
         )
 
     @cached_property
@@ -287,6 +330,7 @@ class Dependencies:
             open_calls=self.open_calls_repository,
             reports=self.reports_repository,
             provider=lambda: self.esms_client,
+            opt_outs=self.do_not_call_list,
             policy=ReconcilePolicy(
                 horizon_seconds=settings.reconcile_horizon_seconds,
                 retry_seconds=settings.reconcile_retry_seconds,

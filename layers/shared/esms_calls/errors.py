@@ -45,6 +45,21 @@ class BatchIdBoundToOtherEntries(ServiceError):
     """The batch id was used for a batch with other entries."""
 
 
+class CallRefusedByRule(ServiceError):
+    """A calling rule forbids this call (advertising hours, frequency cap, do-not-call list).
+
+    `rule` is a domain.calling_rules.CallingRule's value; the detail never holds the number."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(detail)
+        self.rule = rule
+        self.detail = detail
+
+
+class NotOnDoNotCallList(ServiceError):
+    pass
+
+
 class RequestIdBoundToOtherPayload(ServiceError):
     """The request id was used within 24 h for a different call."""
 

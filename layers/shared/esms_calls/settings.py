@@ -8,8 +8,12 @@ on first use, so tests (and the local stack) set the environment first and call
 from __future__ import annotations
 
 import os
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+_DATE = r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*"
+_DATES = rf"^({_DATE}(,{_DATE})*)?$"
 
 
 class Settings(BaseModel):
@@ -51,6 +55,29 @@ class Settings(BaseModel):
     # invocation; longer lists go one message per call through the queue (CallsFunction only).
     calls_queue_url: str | None = Field(default=None, pattern=r"^https?://\S+/[^/\s]+$")
     fan_out_threshold: int = Field(default=10, ge=0, le=1000)
+
+    # The calling rules (domain/calling_rules.py): Decree 91/2020/NĐ-CP's limits by default.
+    # Vietnam time; 24:00 closes at midnight (the root also refuses hours that close first).
+    advertising_hours: str = Field(
+        default="08:00-17:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$",
+    )
+    # ISO dates, comma-separated (Tết, ...).
+    advertising_blocked_dates: str = Field(
+        default="",
+        pattern=r"^(\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*(,\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*)*)?$",
+    )
+    advertising_calls_per_number: int = Field(default=1, ge=1, le=10)  # in any 24 h
+    do_not_call_service_calls: bool = False  # the do-not-call list stops service calls too
+
+    @model_validator(mode="after")
+    def _calling_rules_readable(self) -> Settings:
+        opens, closes = self.advertising_hours.split("-")
+        if closes <= opens:  # HH:MM texts order like the times they name
+            raise ValueError("ADVERTISING_HOURS must close after they open, within one day")
+        for text in filter(None, map(str.strip, self.advertising_blocked_dates.split(","))):
+            date.fromisoformat(text)  # ValueError for a date that does not exist
+        return self
 
     @model_validator(mode="after")
     def _one_source_each(self) -> Settings:

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from esms_calls import dependencies
 
 # The other routes of CallsFunction register themselves on the resolver when imported.
-from esms_calls.api import batches_api, listing_api, problems  # noqa: F401
+from esms_calls.api import batches_api, do_not_call_api, listing_api, problems  # noqa: F401
 from esms_calls.api.problems import FieldError
 from esms_calls.api.resolver import app, documented
 from esms_calls.api.responses import CallAccepted, CallView
@@ -39,6 +39,7 @@ _METHODS_OF_PATH = {
     "/batches": ("POST",),
     "/batches/{batch_id}": ("GET",),
     "/batches/{batch_id}/calls": ("GET",),
+    "/do-not-call/{phone}": ("DELETE", "GET", "PUT"),
 }
 
 
@@ -116,6 +117,7 @@ def _outcome_response(outcome: PlaceCallOutcome) -> Response[str]:
         request_id=outcome.request_id,
         sms_id=outcome.sms_id,
         status=outcome.status,
+        deferred_until=outcome.deferred_until,
     )
     return Response(
         status_code=HTTPStatus.ACCEPTED.value,

@@ -24,9 +24,11 @@ from esms_calls.errors import (
     BatchNotFound,
     CallbackForbidden,
     CallNotFound,
+    CallRefusedByRule,
     InvalidCallRequest,
     InvalidListingCursor,
     InvalidQueryParameters,
+    NotOnDoNotCallList,
     ProviderTimeout,
     ProviderUnavailable,
     QueueUnavailable,
@@ -134,7 +136,7 @@ def _field_of(error: dict[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     if loc and loc[0] == "header":
         return "Idempotency-Key" if loc[1:] == ["idempotency-key"] else ".".join(loc[1:])
-    return field_of(error, skip=("body",))
+    return field_of(error, skip=("body", "path"))
 
 
 def _validation(exc: RequestValidationError) -> Response[str]:
@@ -255,6 +257,17 @@ def _queue(exc: QueueUnavailable) -> Response[str]:
     )
 
 
+def _calling_rule(exc: CallRefusedByRule) -> Response[str]:
+    """A calling rule forbids the call: the type's last segment names the rule
+    (outside-calling-hours, frequency-capped, do-not-call). Not stored: the same request id
+    may be used again once the rule allows the call."""
+    return problem(HTTPStatus.UNPROCESSABLE_ENTITY, exc.rule, exc.detail)
+
+
+def _not_listed(_exc: Exception) -> Response[str]:
+    return problem(HTTPStatus.NOT_FOUND, "not-found", "the number is not on the do-not-call list")
+
+
 def _no_call(_exc: Exception) -> Response[str]:
     return problem(HTTPStatus.NOT_FOUND, "not-found", "no such call")
 
@@ -272,6 +285,8 @@ _HANDLERS: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
     (RequestValidationError, _validation),
     (RequestUnsupportedContentType, _unsupported_media_type),
     (InvalidCallRequest, _invalid_call),
+    (CallRefusedByRule, _calling_rule),
+    (NotOnDoNotCallList, _not_listed),
     (InvalidQueryParameters, _invalid_query),
     (InvalidListingCursor, _invalid_cursor),
     (BatchIdBoundToOtherEntries, _other_entries),

@@ -8,8 +8,19 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, field_serializer
 
 from esms_calls.domain.batches import BatchSummary
+from esms_calls.domain.calling_rules import CallingRule, DoNotCallEntry, DoNotCallSource, Purpose
 from esms_calls.domain.calls import Call, CallKind, CallOutcome, CallStatus, TtsScript, Voice
+from esms_calls.domain.send_date import VIETNAM
 from esms_calls.domain.times import iso
+
+_DEFERRED = (
+    "when the advertising hours moved the call to their next opening: the time it rings "
+    "(Vietnam time); null when it was not moved"
+)
+
+
+def _vietnam_time(moment: datetime | None) -> str | None:
+    return moment.astimezone(VIETNAM).isoformat() if moment else None
 
 
 class CallAccepted(BaseModel):
@@ -17,6 +28,11 @@ class CallAccepted(BaseModel):
     request_id: str
     sms_id: str | None = Field(description="the provider's id; null until a callback brings it")
     status: CallStatus
+    deferred_until: datetime | None = Field(default=None, description=_DEFERRED)
+
+    @field_serializer("deferred_until")
+    def _in_vietnam(self, moment: datetime | None) -> str | None:
+        return _vietnam_time(moment)
 
 
 class CallResultView(BaseModel):
@@ -64,6 +80,9 @@ class CallView(BaseModel):
     template_id: str = Field(description="the recording's id, or the tts script's")
     tts: TtsView | None = Field(default=None, description="the script's parameters (tts calls)")
     send_date: str | None = None
+    purpose: Purpose
+    opt_out_key: str | None = None
+    deferred_until: datetime | None = Field(default=None, description=_DEFERRED)
     created_at: datetime
     updated_at: datetime
     esms_code: str | None = None
@@ -74,6 +93,10 @@ class CallView(BaseModel):
     @field_serializer("created_at", "updated_at")
     def _utc(self, moment: datetime) -> str:
         return iso(moment)
+
+    @field_serializer("deferred_until")
+    def _in_vietnam(self, moment: datetime | None) -> str | None:
+        return _vietnam_time(moment)
 
     @classmethod
     def of(cls, call: Call) -> CallView:
@@ -87,6 +110,9 @@ class CallView(BaseModel):
             template_id=call.spec.template_id,
             tts=TtsView.of(call.spec.template_id, call.spec.tts) if call.spec.tts else None,
             send_date=call.spec.send_date,
+            purpose=call.spec.purpose,
+            opt_out_key=call.spec.opt_out_key,
+            deferred_until=call.deferred_until,
             created_at=call.created_at,
             updated_at=call.updated_at,
             esms_code=call.esms_code,
@@ -111,23 +137,38 @@ class InvalidEntryView(BaseModel):
     errors: list[EntryErrorView]
 
 
+class SkippedEntryView(BaseModel):
+    index: int
+    rule: CallingRule = Field(description="outside-calling-hours, frequency-capped, do-not-call")
+
+
 class BatchAcceptedView(BaseModel):
     batch_id: str
     accepted: int = Field(description="valid entries, each placed once through the calls queue")
     invalid: list[InvalidEntryView]
+    skipped: list[SkippedEntryView] = Field(
+        description="valid entries a calling rule forbids (not queued); the frequency cap is "
+        "counted as each call is placed: GET /batches/{batch_id} counts all skipped entries"
+    )
 
 
 class BatchView(BaseModel):
     batch_id: str
     name: str | None
     created_at: datetime
-    total: int = Field(description="calls the batch places (its valid entries)")
+    total: int = Field(description="valid entries: calls placed, or skipped by a calling rule")
     placed: int = Field(description="calls recorded so far")
     by_status: dict[str, int]
     by_outcome: dict[str, int] = Field(description="ANSWERED, NO_ANSWER, UNKNOWN, REFUSED")
+    skipped: dict[str, int] = Field(
+        description="entries a calling rule forbade, by rule: outside-calling-hours, "
+        "frequency-capped, do-not-call"
+    )
     keys_pressed: dict[str, int]
     cost: Decimal = Field(description="sum of the calls' prices, exact decimal, as a string")
-    finished: bool = Field(description="every call recorded and in a final status")
+    finished: bool = Field(
+        description="every entry placed or skipped, and every call in a final status"
+    )
     finished_at: datetime | None
 
     @field_serializer("created_at", "finished_at")
@@ -141,3 +182,25 @@ class BatchView(BaseModel):
     @classmethod
     def of(cls, summary: BatchSummary) -> BatchView:
         return cls.model_validate(summary, from_attributes=True)
+
+
+class DoNotCallView(BaseModel):
+    """An entry of the do-not-call list; the number itself is kept only as a keyed hash."""
+
+    reason: str | None
+    source: DoNotCallSource = Field(description="api (PUT) or key-press (the call's opt_out_key)")
+    created_at: datetime
+    call_id: str | None = Field(description="the call whose opt-out key press added it")
+
+    @field_serializer("created_at")
+    def _utc(self, moment: datetime) -> str:
+        return iso(moment)
+
+    @classmethod
+    def of(cls, entry: DoNotCallEntry) -> DoNotCallView:
+        return cls(
+            reason=entry.reason,
+            source=entry.source,
+            created_at=entry.created_at,
+            call_id=entry.call_id,
+        )

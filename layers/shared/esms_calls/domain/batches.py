@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from esms_calls.domain.calling_rules import CallingRule
 from esms_calls.domain.calls import CallOutcome, CallResult, CallStatus
 
 # `outcome` of a call the provider refused (the CallsTable's `outcome` attribute).
@@ -25,10 +26,12 @@ class Batch:
     batch_id: str
     name: str | None
     created_at: datetime
-    total: int  # valid entries: the calls the batch places
+    total: int  # valid entries: the calls the batch places, or skips by a calling rule
     entries_digest: str  # the same id with other entries is refused
     answer: dict[str, Any]  # what POST /batches answered, replayed as is
     enqueued: bool = False  # every call was handed to the calls queue
+    # The indexes of the entries a calling rule forbade, by rule (when accepted or placed).
+    skipped: dict[CallingRule, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class BatchSummary:
     placed: int
     by_status: dict[str, int]
     by_outcome: dict[str, int]
+    skipped: dict[str, int]
     keys_pressed: dict[str, int]
     cost: Decimal
     finished: bool
@@ -77,7 +81,9 @@ def summarise(batch: Batch, calls: Iterable[BatchCall]) -> BatchSummary:
                 keys[row.result.ivr] += 1
             if row.result.price is not None:
                 cost += row.result.price
-    finished = len(rows) >= batch.total and all(row.status.is_final for row in rows)
+    skipped = {rule.value: len(batch.skipped.get(rule, ())) for rule in CallingRule}
+    settled = len(rows) + sum(skipped.values())
+    finished = settled >= batch.total and all(row.status.is_final for row in rows)
     finished_at = None
     if finished:
         finished_at = max((row.updated_at for row in rows), default=batch.created_at)
@@ -89,6 +95,7 @@ def summarise(batch: Batch, calls: Iterable[BatchCall]) -> BatchSummary:
         placed=len(rows),
         by_status=dict(by_status),
         by_outcome=dict(by_outcome),
+        skipped=skipped,
         keys_pressed=dict(sorted(keys.items())),
         cost=cost,
         finished=finished,

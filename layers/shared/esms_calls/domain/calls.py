@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from esms_calls.domain.calling_rules import OutsideHours, Purpose
+
 
 class CallStatus(StrEnum):
     """Where a call is. Moves forward only; `RANK` orders the open states."""
@@ -121,6 +123,10 @@ class CallSpec(BaseModel):
     max_repeat: int | None = None
     max_retry: int | None = None
     wait_retry: int | None = None
+    # The service's own, never sent to the provider (NOT_SENT): the calling rules' inputs.
+    purpose: Purpose = Purpose.SERVICE
+    opt_out_key: str | None = None  # a key that puts the callee on the do-not-call list
+    outside_hours: OutsideHours = OutsideHours.DEFER
 
     @property
     def kind(self) -> CallKind:
@@ -159,6 +165,8 @@ RECORDING_ONLY = (
     "max_retry",
     "wait_retry",
 )
+# CallSpec fields the provider never hears of.
+NOT_SENT = ("purpose", "opt_out_key", "outside_hours")
 TTS_PROVIDER_NAMES = {
     "template_id": "TemplateId",
     "variables": "VariableListStr",
@@ -200,6 +208,8 @@ class Call(BaseModel):
     created_at: datetime
     updated_at: datetime
     batch_id: str | None = None
+    # Set when the advertising hours moved the call (spec.send_date is then this moment).
+    deferred_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from esms_calls.domain.calling_rules import CallingRule
 from esms_calls.domain.calls import CallSpec
 from esms_calls.domain.ids import BATCH_ID_PATTERN, REQUEST_ID_PATTERN
 
@@ -31,6 +32,14 @@ class InvalidEntry(BaseModel):
     index: int
     errors: list[EntryError]
     phone: str | None = None  # masked: enough to recognise the entry, never the whole number
+
+
+class SkippedEntry(BaseModel):
+    """A valid entry of a list that a calling rule forbids: not placed, counted by its rule."""
+
+    index: int
+    rule: CallingRule
+    phone: str | None = None  # masked
 
 
 @dataclass(frozen=True)

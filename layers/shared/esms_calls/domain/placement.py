@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict
 
 from esms_calls.domain.calls import Call, CallSpec, CallStatus
@@ -39,6 +41,8 @@ class PlaceCallOutcome(BaseModel):
     status: CallStatus
     sms_id: str | None = None
     refusal: Refusal | None = None
+    # When the advertising hours moved the call to their next opening.
+    deferred_until: datetime | None = None
     replayed: bool = False
 
     @classmethod
@@ -54,4 +58,5 @@ class PlaceCallOutcome(BaseModel):
             status=call.status,
             sms_id=call.sms_id,
             refusal=refusal,
+            deferred_until=call.deferred_until,
         )

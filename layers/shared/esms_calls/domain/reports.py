@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from urllib.parse import parse_qsl
@@ -50,6 +51,23 @@ class Stored(StrEnum):
     ORPHAN = "ORPHAN"  # no such call: kept raw on its own
 
 
+@dataclass(frozen=True)
+class OptOutKey:
+    """A call's number and its opt_out_key, as its record holds them."""
+
+    phone: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What storing a report did; for a report of a key pressed on a call with an opt_out_key,
+    that key and the call's number (handed back by the write itself)."""
+
+    stored: Stored
+    opt_out: OptOutKey | None = None
+
+
 class ReportSource(StrEnum):
     CALLBACK = "CALLBACK"
     STATUS_QUERY = "STATUS_QUERY"
@@ -70,6 +88,11 @@ class Report(BaseModel):
     @property
     def is_odd(self) -> bool:
         return bool(self.odd_fields)
+
+    @property
+    def key_pressed(self) -> str | None:
+        """The key the callee pressed (a callback's Ivr), however odd the rest."""
+        return self.raw.get("Ivr", "").strip() or None
 
     @property
     def digest(self) -> str:

@@ -43,3 +43,11 @@ def payload_fingerprint(key: bytes, spec: CallSpec) -> str:
     """HMAC-SHA256 of the normalised call, under a key derived from `key` for this use alone."""
     own_key = derived_key(key, "payload fingerprint v1")
     return hmac.new(own_key, spec.model_dump_json().encode(), hashlib.sha256).hexdigest()
+
+
+def number_key(key: bytes, phone: str) -> str:
+    """What stands for a phone number on the do-not-call list and in the frequency cap: the
+    HMAC-SHA256 of its national form under a key of its own, so a stored item never holds the
+    number, and without the key no list of candidate numbers can be hashed to find it."""
+    own_key = derived_key(key, "calling rules numbers v1")
+    return hmac.new(own_key, phone.encode(), hashlib.sha256).hexdigest()

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from esms_calls.domain.calls import (
+    NOT_SENT,
     PROVIDER_NAMES,
     RECORDING_ONLY,
     TTS_PROVIDER_NAMES,
@@ -181,7 +182,7 @@ def _make_call_query(
 
 
 def _recording_params(spec: CallSpec) -> dict[str, str]:
-    values = spec.model_dump(exclude_none=True, exclude={"tts"})
+    values = spec.model_dump(exclude_none=True, exclude={"tts", *NOT_SENT})
     return {PROVIDER_NAMES[name]: str(value) for name, value in values.items()}
 
 
@@ -189,7 +190,7 @@ def _tts_params(spec: CallSpec, script: TtsScript) -> dict[str, str]:
     if script.variables is None:
         # Programming error: a withheld script (as stored) can never be spoken.
         raise ValueError("the script's variables were withheld: it cannot be placed")
-    values = spec.model_dump(exclude_none=True, exclude={"tts", *RECORDING_ONLY})
+    values = spec.model_dump(exclude_none=True, exclude={"tts", *RECORDING_ONLY, *NOT_SENT})
     query = {PROVIDER_NAMES[name]: str(value) for name, value in values.items()}
     if script.variables:
         query[TTS_PROVIDER_NAMES["variables"]] = VARIABLE_SEPARATOR.join(script.variables)

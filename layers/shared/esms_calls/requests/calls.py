@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from esms_calls.domain.calling_rules import OutsideHours, Purpose
 from esms_calls.domain.calls import (
     RECORDING_ONLY,
     TTS_PROVIDER_NAMES,
@@ -104,13 +105,14 @@ def _refuse_markers(value: Any) -> Any:
     return value
 
 
+PHONE_MESSAGE = "must be a Vietnamese phone number, e.g. 0912345678 or +84 912 345 678"
+
+
 def _phone(value: str) -> str:
     try:
         return normalise_phone(value)
     except ValueError:
-        raise PydanticCustomError(
-            "phone", "must be a Vietnamese phone number, e.g. 0912345678 or +84 912 345 678"
-        ) from None
+        raise PydanticCustomError("phone", PHONE_MESSAGE) from None
 
 
 def _whole_number(value: Any) -> Any:
@@ -385,6 +387,24 @@ class PlaceCallRequest(BaseModel):
     max_repeat: _bounded(0, 10) | None = _aliased("max_repeat", default=None)  # type: ignore[valid-type]
     max_retry: _bounded(0, 10) | None = _aliased("max_retry", default=None)  # type: ignore[valid-type]
     wait_retry: _bounded(0, 86400) | None = _aliased("wait_retry", default=None)  # type: ignore[valid-type]
+    purpose: Purpose = Field(
+        default=Purpose.SERVICE,
+        description="service (default) or advertising: Vietnam's rules for advertising calls "
+        "apply (advertising hours, at most one call per number in 24 h, the do-not-call list)",
+    )
+    opt_out_key: (
+        Annotated[str, BeforeValidator(_ivr), Field(pattern=r"^[0-9]$"), WithJsonSchema(_IVR)]
+        | None
+    ) = Field(
+        default=None,
+        description="a key (0-9) that, pressed by the callee, puts the number on the "
+        "do-not-call list",
+    )
+    outside_hours: OutsideHours = Field(
+        default=OutsideHours.DEFER,
+        description="an advertising call outside the advertising hours: defer (moved to their "
+        "next opening) or refuse (422 outside-calling-hours)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -416,6 +436,12 @@ class PlaceCallRequest(BaseModel):
                 "number_forward and ivr go together: give both or neither",
                 {"field": "ivr" if self.ivr is None else "number_forward"},
             )
+        if self.opt_out_key is not None and self.opt_out_key == self.ivr:
+            raise PydanticCustomError(
+                "opt_out_key_is_ivr",
+                "must differ from ivr, the key that forwards the call",
+                {"field": "opt_out_key"},
+            )
         return self
 
     def to_spec(self) -> CallSpec:
@@ -433,6 +459,9 @@ class PlaceCallRequest(BaseModel):
             max_repeat=self.max_repeat,
             max_retry=self.max_retry,
             wait_retry=self.wait_retry,
+            purpose=self.purpose,
+            opt_out_key=self.opt_out_key,
+            outside_hours=self.outside_hours,
         )
 
 

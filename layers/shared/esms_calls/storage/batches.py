@@ -13,6 +13,7 @@ from boto3.dynamodb.types import Binary
 from botocore.exceptions import BotoCoreError, ClientError
 
 from esms_calls.domain.batches import Batch, BatchCall
+from esms_calls.domain.calling_rules import CallingRule
 from esms_calls.domain.calls import CallStatus
 from esms_calls.domain.listing import CallIndex, Window
 from esms_calls.domain.times import iso, parse_iso
@@ -48,6 +49,8 @@ class BatchRepository:
             "answer": Binary(zlib.compress(json.dumps(batch.answer).encode())),
             "enqueued": batch.enqueued,
             "expires_at": expires_at,
+            # Number sets: adding an index that is there changes nothing (skip is idempotent).
+            **{_skipped(rule): set(indexes) for rule, indexes in batch.skipped.items() if indexes},
         }
         try:
             self._table.client.put_item(
@@ -68,6 +71,14 @@ class BatchRepository:
     def mark_enqueued(self, batch_id: str) -> None:
         self._table.conditional_update(
             batch_key(batch_id), "SET enqueued = :yes", "attribute_exists(call_id)", {":yes": True}
+        )
+
+    def skip(self, batch_id: str, index: int, rule: CallingRule) -> None:
+        self._table.conditional_update(
+            batch_key(batch_id),
+            f"ADD {_skipped(rule)} :index",
+            "attribute_exists(call_id)",
+            {":index": {index}},
         )
 
     def get(self, batch_id: str) -> Batch | None:
@@ -105,7 +116,17 @@ def _batch(values: dict[str, Any]) -> Batch:
         entries_digest=values["entries_digest"],
         answer=json.loads(zlib.decompress(bytes(answer.value))),
         enqueued=bool(values.get("enqueued")),
+        skipped={
+            rule: frozenset(int(index) for index in values[_skipped(rule)])
+            for rule in CallingRule
+            if _skipped(rule) in values
+        },
     )
+
+
+def _skipped(rule: CallingRule) -> str:
+    """The attribute holding the indexes of the entries this rule skipped."""
+    return "skipped_" + rule.value.replace("-", "_")
 
 
 def _batch_call(values: dict[str, Any]) -> BatchCall:

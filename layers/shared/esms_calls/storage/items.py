@@ -49,6 +49,9 @@ def call_item(call: Call, *, check_after: int, expires_at: int) -> dict[str, Any
         "created_day": iso(call.created_at)[:10],
         "created_key": created_key(iso(call.created_at), call.call_id),
         "batch_id": call.batch_id,
+        # Top level: a key-press callback's write hands it back with the number (no read).
+        "opt_out_key": call.spec.opt_out_key,
+        "deferred_until": iso(call.deferred_until) if call.deferred_until else None,
     }
     if not call.status.is_final:
         values["open_shard"] = open_shard(call.call_id)
@@ -71,6 +74,7 @@ def call_from_item(values: dict[str, Any]) -> Call:
         created_at=parse_iso(values["created_at"]),
         updated_at=parse_iso(values["updated_at"]),
         batch_id=values.get("batch_id"),
+        deferred_until=parse_iso(values["deferred_until"]) if "deferred_until" in values else None,
     )
 
 

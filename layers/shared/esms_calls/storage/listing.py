@@ -3,7 +3,6 @@ calls. Never a Scan: every listing names a partition of one of these indexes."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ from esms_calls.domain.listing import CallIndex, IndexedCall, Position, Window
 from esms_calls.domain.times import iso
 from esms_calls.errors import StorageUnavailable
 from esms_calls.storage import items
-from esms_calls.storage.dynamodb import Table, from_attributes, to_attributes
+from esms_calls.storage.dynamodb import BATCH_GET_SIZE, Table, from_attributes, to_attributes
 
 INDEX_NAMES = {
     CallIndex.REQUEST: "CallsByRequestIndex",
@@ -22,9 +21,6 @@ INDEX_NAMES = {
     CallIndex.PHONE: "CallsByPhoneIndex",
     CallIndex.DAY: "CallsByDayIndex",
 }
-# BatchGetItem takes at most 100 keys; keys DynamoDB left unprocessed are asked again.
-_BATCH_GET_SIZE = 100
-_BATCH_GET_ROUNDS = 5
 
 
 def key_condition(partition_attribute: str) -> str:
@@ -80,24 +76,10 @@ class CallIndexReader:
 
     def calls(self, call_ids: Sequence[str]) -> dict[str, Call]:
         found: dict[str, Call] = {}
-        for start in range(0, len(call_ids), _BATCH_GET_SIZE):
-            for values in self._batch_get(call_ids[start : start + _BATCH_GET_SIZE]):
+        for start in range(0, len(call_ids), BATCH_GET_SIZE):
+            for values in self._batch_get(call_ids[start : start + BATCH_GET_SIZE]):
                 found[values["call_id"]] = items.call_from_item(values)
         return found
 
     def _batch_get(self, call_ids: Sequence[str]) -> list[dict[str, Any]]:
-        keys: dict[str, Any] = {
-            self._table.name: {"Keys": [to_attributes({"call_id": c}) for c in set(call_ids)]}
-        }
-        values: list[dict[str, Any]] = []
-        for round_ in range(_BATCH_GET_ROUNDS):
-            try:
-                response = self._table.client.batch_get_item(RequestItems=keys)
-            except (ClientError, BotoCoreError) as exc:
-                raise StorageUnavailable("could not read calls") from exc
-            values += map(from_attributes, response.get("Responses", {}).get(self._table.name, []))
-            keys = response.get("UnprocessedKeys") or {}
-            if not keys:
-                return values
-            time.sleep(0.05 * 2**round_)  # throttled: back off, as DynamoDB asks
-        raise StorageUnavailable("could not read every call of the page")
+        return self._table.batch_get([{"call_id": call_id} for call_id in set(call_ids)])

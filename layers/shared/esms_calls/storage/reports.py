@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from esms_calls.domain.calls import CallOutcome, CallResult, CallStatus
-from esms_calls.domain.reports import Report, ReportSource, Stored
+from esms_calls.domain.reports import OptOutKey, Recorded, Report, ReportSource, Stored
 from esms_calls.domain.times import iso
 from esms_calls.storage import items
 from esms_calls.storage.dynamodb import Table
@@ -27,16 +27,25 @@ class ReportsRepository:
     def __init__(self, calls: Table) -> None:
         self._table = calls
 
-    def record(self, call_id: str, report: Report, now: datetime) -> Stored:
+    def record(self, call_id: str, report: Report, now: datetime) -> Recorded:
+        # A key pressed: the write hands back the record too (its number and opt_out_key).
+        write = _Write(self._table, call_id, returning=report.key_pressed is not None)
+        stored = self._record(write, call_id, report, now)
+        item = write.item
+        if stored is Stored.ORPHAN or not item.get("opt_out_key"):
+            return Recorded(stored)
+        return Recorded(stored, OptOutKey(phone=item["phone"], key=item["opt_out_key"]))
+
+    def _record(self, write: _Write, call_id: str, report: Report, now: datetime) -> Stored:
         digest = report.digest
         if report.status is not None and report.result is not None:
             entry = _history_entry(report, now, None)
-            old = self._apply(call_id, report, report.status, report.result, digest, entry, now)
+            old = self._apply(write, report, report.status, report.result, digest, entry, now)
             if old is None:
                 return Stored.APPLIED
         else:
             flag = _flag_for(report, {})
-            old = self._keep(call_id, report, _history_entry(report, now, flag), now, history=True)
+            old = self._keep(write, report, _history_entry(report, now, flag), now, history=True)
             if old is None:
                 return Stored.KEPT
         # The condition failed; `old` is the record as it was (empty: there is no such call).
@@ -47,7 +56,7 @@ class ReportsRepository:
             return Stored.DUPLICATE
         entry = _history_entry(report, now, _flag_for(report, old))
         room = len(old.get("history", [])) < MAX_HISTORY
-        if self._keep(call_id, report, entry, now, history=room) is None:
+        if self._keep(write, report, entry, now, history=room) is None:
             return Stored.KEPT
         return Stored.DUPLICATE  # a concurrent twin was stored between our two writes
 
@@ -70,7 +79,7 @@ class ReportsRepository:
 
     def _apply(
         self,
-        call_id: str,
+        write: _Write,
         report: Report,
         status: CallStatus,
         result: CallResult,
@@ -116,10 +125,10 @@ class ReportsRepository:
         update = f"SET {', '.join(sets)} ADD callbacks_received :one, report_digests :digest"
         if status.is_final:
             update += " REMOVE open_shard, check_after"
-        return self._conditional_update(call_id, update, " AND ".join(conditions), values)
+        return write(update, " AND ".join(conditions), values)
 
     def _keep(
-        self, call_id: str, report: Report, entry: dict[str, Any], now: datetime, *, history: bool
+        self, write: _Write, report: Report, entry: dict[str, Any], now: datetime, *, history: bool
     ) -> dict[str, Any] | None:
         """Count a report that moves nothing, in the history while there is room.
         None when stored; else the record as it was (empty: no such call)."""
@@ -140,7 +149,7 @@ class ReportsRepository:
             )
             condition += " AND (attribute_not_exists(history) OR size(history) < :max)"
             values.update({":empty": [], ":entry": [entry], ":max": MAX_HISTORY})
-        return self._conditional_update(call_id, update, condition, values)
+        return write(update, condition, values)
 
     def _put_orphan(self, call_id: str, report: Report, digest: str, now: datetime) -> None:
         """A report for a call we do not have: kept raw, flagged, on an item of its own.
@@ -161,6 +170,25 @@ class ReportsRepository:
         self, call_id: str, update: str, condition: str, values: dict[str, Any]
     ) -> dict[str, Any] | None:
         return self._table.conditional_update({"call_id": call_id}, update, condition, values)
+
+
+class _Write:
+    """One conditional update of a call record; with `returning`, it keeps the record DynamoDB
+    hands back (after the update, or as it was), at no extra request."""
+
+    def __init__(self, table: Table, call_id: str, *, returning: bool) -> None:
+        self._table = table
+        self._key = {"call_id": call_id}
+        self._returning = returning
+        self.item: dict[str, Any] = {}
+
+    def __call__(
+        self, update: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        if not self._returning:
+            return self._table.conditional_update(self._key, update, condition, values)
+        applied, self.item = self._table.update_returning(self._key, update, condition, values)
+        return None if applied else self.item
 
 
 def _counted(report: Report) -> int:

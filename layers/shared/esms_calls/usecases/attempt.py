@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from esms_calls.domain.calling_rules import CallingRule
 from esms_calls.domain.orders import CallOrder, EntryError
 from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
 from esms_calls.errors import (
+    CallRefusedByRule,
     InvalidCallRequest,
     ProviderError,
     RequestIdBoundToOtherPayload,
@@ -24,6 +26,7 @@ RETRYABLE = (ProviderError, StorageUnavailable, RequestInProgress)
 class Disposition(StrEnum):
     DONE = "DONE"  # a definitive outcome: accepted or refused by the provider
     INVALID = "INVALID"  # cannot be placed as asked (send time passed, request id reused)
+    SKIPPED = "SKIPPED"  # a calling rule forbids it (do-not-call list, frequency cap, hours)
     RETRY = "RETRY"  # may succeed later
 
 
@@ -33,6 +36,7 @@ class Attempt:
     outcome: PlaceCallOutcome | None = None
     error: EntryError | None = None
     cause: str | None = None
+    skipped: CallingRule | None = None
 
 
 def attempt(place_call: PlaceCall, order: CallOrder, *, remaining_seconds: float | None) -> Attempt:
@@ -42,6 +46,8 @@ def attempt(place_call: PlaceCall, order: CallOrder, *, remaining_seconds: float
             PlaceCallCommand(request_id=order.request_id, spec=order.spec, batch_id=order.batch_id),
             remaining_seconds=remaining_seconds,
         )
+    except CallRefusedByRule as exc:
+        return Attempt(Disposition.SKIPPED, skipped=CallingRule(exc.rule), cause=exc.detail)
     except InvalidCallRequest as exc:
         return Attempt(Disposition.INVALID, error=EntryError(field=exc.field, message=exc.message))
     except RequestIdBoundToOtherPayload:

@@ -17,13 +17,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import BaseModel
 
 from esms_calls.domain.batches import Batch
-from esms_calls.domain.orders import InvalidEntry, ListEntry, OrderChunk, TriggerKind
+from esms_calls.domain.calling_rules import CallingRule
+from esms_calls.domain.orders import (
+    CallOrder,
+    InvalidEntry,
+    ListEntry,
+    OrderChunk,
+    SkippedEntry,
+    TriggerKind,
+)
+from esms_calls.domain.phone import mask_phone
 from esms_calls.errors import BatchIdBoundToOtherEntries
 from esms_calls.observability import count, logger
+from esms_calls.usecases.calling_rules import CallingRules
 from esms_calls.usecases.place_calls import call_orders, entries_digest
 from esms_calls.usecases.ports import BatchStore, CallQueue, Clock, utc_now
 
@@ -40,6 +51,7 @@ class BatchAccepted(BaseModel):
     batch_id: str
     accepted: int
     invalid: list[InvalidEntry]
+    skipped: list[SkippedEntry] = []  # forbidden by a calling rule: not queued
     replayed: bool = False
 
 
@@ -49,11 +61,13 @@ class PlaceBatch:
         *,
         batches: BatchStore,
         queue: CallQueue,
+        rules: CallingRules,
         retention_seconds: int,
         clock: Clock = utc_now,
     ) -> None:
         self._batches = batches
         self._queue = queue
+        self._rules = rules
         self._retention_seconds = retention_seconds
         self._clock = clock
 
@@ -63,8 +77,11 @@ class PlaceBatch:
             TriggerKind.BATCH, command.entries, prefix, command.batch_id
         )
         invalid = sorted([*command.invalid, *duplicates], key=lambda entry: entry.index)
-        answer = BatchAccepted(batch_id=command.batch_id, accepted=len(orders), invalid=invalid)
         now = self._clock()
+        queued, skipped = self._screened(orders, now)
+        answer = BatchAccepted(
+            batch_id=command.batch_id, accepted=len(queued), invalid=invalid, skipped=skipped
+        )
         digest = entries_digest(command.entries, command.invalid, command.name)
         earlier = self._batches.open(
             Batch(
@@ -74,10 +91,16 @@ class PlaceBatch:
                 total=len(orders),
                 entries_digest=digest,
                 answer=answer.model_dump(mode="json", exclude={"replayed"}),
+                skipped=_by_rule(skipped),
             ),
             expires_at=int(now.timestamp()) + self._retention_seconds,
         )
-        log = {"batch_id": command.batch_id, "accepted": len(orders), "invalid": len(invalid)}
+        log = {
+            "batch_id": command.batch_id,
+            "accepted": len(queued),
+            "invalid": len(invalid),
+            "skipped": len(skipped),
+        }
         if earlier is not None:
             if earlier.entries_digest != digest:
                 raise BatchIdBoundToOtherEntries(command.batch_id)
@@ -86,15 +109,43 @@ class PlaceBatch:
                 logger.info("batch replayed", extra=log)
                 return answer
             logger.warning("batch recorded but not wholly queued before: queued again", extra=log)
+            # What the first answer skipped stays skipped; the rest is checked when placed.
+            skipped_before = {entry.index for entry in answer.skipped}
+            queued = [order for order in orders if order.index not in skipped_before]
         else:
             count("CallsRequested", len(orders))
             if invalid:
                 count("CallListEntriesInvalid", len(invalid))
-        self._queue.send_chunks(orders)
+            if skipped:
+                count("CallListEntriesSkipped", len(skipped))
+        self._queue.send_chunks(queued)
         self._batches.mark_enqueued(command.batch_id)
-        count("CallsQueued", len(orders))
+        count("CallsQueued", len(queued))
         logger.info("batch accepted", extra=log)
         return answer
+
+    def _screened(
+        self, orders: list[CallOrder], now: datetime
+    ) -> tuple[list[CallOrder], list[SkippedEntry]]:
+        """The orders to queue, and the entries a calling rule already forbids."""
+        queued: list[CallOrder] = []
+        skipped: list[SkippedEntry] = []
+        rules = self._rules.screen([order.spec for order in orders], now)
+        for order, rule in zip(orders, rules, strict=True):
+            if rule is None:
+                queued.append(order)
+            else:
+                skipped.append(
+                    SkippedEntry(index=order.index, rule=rule, phone=mask_phone(order.spec.phone))
+                )
+        return queued, skipped
+
+
+def _by_rule(skipped: list[SkippedEntry]) -> dict[CallingRule, frozenset[int]]:
+    return {
+        rule: frozenset(entry.index for entry in skipped if entry.rule is rule)
+        for rule in {entry.rule for entry in skipped}
+    }
 
 
 class ExpandChunk:

@@ -23,6 +23,7 @@ from esms_calls.domain.provider import Accepted, MakeCallAnswer, RefusalKind
 from esms_calls.domain.send_date import from_provider_format
 from esms_calls.errors import InvalidCallRequest, ProviderTimeout
 from esms_calls.observability import count, count_by, logger
+from esms_calls.usecases.calling_rules import Admission, CallingRules
 from esms_calls.usecases.ports import CallPlacer, CallStore, Clock, PlacementGuard, utc_now
 
 # A send time this far in the past is taken as "now, with a little clock skew", not refused.
@@ -53,10 +54,12 @@ class PlaceCall:
         callback_url: Callable[[str], str],
         fingerprint: Callable[[CallSpec], str],
         guard: PlacementGuard,
+        rules: CallingRules,
         times: PlacementTimes,
         clock: Clock = utc_now,
     ) -> None:
         self._calls = calls
+        self._rules = rules
         self._provider = provider
         self._callback_url = callback_url
         self._fingerprint = fingerprint
@@ -80,14 +83,15 @@ class PlaceCall:
     ) -> PlaceCallOutcome:
         now = self._clock()
         # Checked here, after the replay check, so that a replayed request whose send time has
-        # since passed still gets its original answer.
+        # since passed still gets its original answer, and a replay takes no cap slot.
         _refuse_a_past_send_date(command.spec, now)
-        call_id = uuid.uuid4().hex
-        # Before anything is recorded: a query the provider cannot take is the caller's 422.
-        self._provider.check_query(
-            command.spec, request_id=command.request_id, callback_url=self._callback_url(call_id)
-        )
-        opened = self._open(call_id, command, now)
+        admission = self._rules.admit(command.request_id, command.spec, now)
+        try:
+            opened = self._open_admitted(command, admission, now)
+        except Exception:
+            # Nothing reached the provider this time; an earlier attempt's slot is kept.
+            self._rules.release(admission, unless_held_before=True)
+            raise
         call = opened.call
         log = {
             "call_id": call.call_id,
@@ -98,15 +102,32 @@ class PlaceCall:
         if call.status is not CallStatus.PENDING:
             # An earlier attempt recorded the provider's answer but could not store its outcome.
             logger.info("request already settled by an earlier attempt", extra=log)
-            return PlaceCallOutcome.of(call)
-        # The command's spec, not the stored one: a sensitive script's variables are not stored,
-        # and a retry of an earlier attempt brings them again (its fingerprint matched).
-        answer = self._ask_provider(call, command.spec, remaining_seconds)
-        # The guard records the answer on the call together with the stored outcome, when this
-        # returns: one write instead of two.
-        return _outcome(call, answer, opened, log)
+            outcome = PlaceCallOutcome.of(call)
+        else:
+            # The admitted spec, not the stored one: a sensitive script's variables are not
+            # stored, and a retry of an earlier attempt brings them again (its fingerprint
+            # matched).
+            answer = self._ask_provider(call, admission.spec, remaining_seconds)
+            # The guard records the answer on the call together with the stored outcome, when
+            # this returns: one write instead of two.
+            outcome = _outcome(call, answer, opened, log)
+        if outcome.status is CallStatus.FAILED:
+            self._rules.release(admission)  # a refused call never rang
+        return outcome
 
-    def _open(self, call_id: str, command: PlaceCallCommand, now: datetime) -> OpenedCall:
+    def _open_admitted(
+        self, command: PlaceCallCommand, admission: Admission, now: datetime
+    ) -> OpenedCall:
+        call_id = uuid.uuid4().hex
+        # Before anything is recorded: a query the provider cannot take is the caller's 422.
+        self._provider.check_query(
+            admission.spec, request_id=command.request_id, callback_url=self._callback_url(call_id)
+        )
+        return self._open(call_id, command, admission, now)
+
+    def _open(
+        self, call_id: str, command: PlaceCallCommand, admission: Admission, now: datetime
+    ) -> OpenedCall:
         if command.fingerprint is None:
             raise ValueError("a command is placed with its fingerprint")  # set by __call__
         epoch = int(now.timestamp())
@@ -114,11 +135,12 @@ class PlaceCall:
             Call(
                 call_id=call_id,
                 request_id=command.request_id,
-                spec=command.spec.withheld(),
+                spec=admission.spec.withheld(),
                 status=CallStatus.PENDING,
                 created_at=now,
                 updated_at=now,
                 batch_id=command.batch_id,
+                deferred_until=admission.deferred_until,
             ),
             payload_hash=command.fingerprint,
             binding_expires_at=epoch + self._times.request_id_ttl_seconds,
@@ -156,6 +178,7 @@ def _outcome(
         return PlaceCallOutcome(
             call_id=call.call_id,
             request_id=call.request_id,
+            deferred_until=call.deferred_until,
             status=CallStatus.ACCEPTED,
             sms_id=answer.sms_id,
         )
@@ -167,7 +190,10 @@ def _outcome(
             "earlier attempt had reached the provider", extra={**log, "esms_code": answer.code}
         )
         return PlaceCallOutcome(
-            call_id=call.call_id, request_id=call.request_id, status=CallStatus.ACCEPTED
+            call_id=call.call_id,
+            request_id=call.request_id,
+            status=CallStatus.ACCEPTED,
+            deferred_until=call.deferred_until,
         )
     count_by("CallsRefused", "esms_code", answer.code)
     logger.warning(
@@ -177,6 +203,7 @@ def _outcome(
     return PlaceCallOutcome(
         call_id=call.call_id,
         request_id=call.request_id,
+        deferred_until=call.deferred_until,
         status=CallStatus.FAILED,
         refusal=Refusal(code=answer.code, kind=answer.kind, message=answer.message),
     )

@@ -38,7 +38,14 @@ from pydantic import BaseModel
 
 from esms_calls.domain.batches import Batch
 from esms_calls.domain.calls import CallSpec, CallStatus
-from esms_calls.domain.orders import CallOrder, EntryError, InvalidEntry, ListEntry, TriggerKind
+from esms_calls.domain.orders import (
+    CallOrder,
+    EntryError,
+    InvalidEntry,
+    ListEntry,
+    SkippedEntry,
+    TriggerKind,
+)
 from esms_calls.domain.phone import mask_phone
 from esms_calls.domain.placement import PlaceCallOutcome
 from esms_calls.errors import ServiceError
@@ -91,6 +98,7 @@ class PlaceCallsReport(BaseModel):
     placed: list[PlacedCall]
     queued: int
     invalid: list[InvalidEntry]
+    skipped: list[SkippedEntry] = []  # forbidden by a calling rule
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,7 @@ class _Progress:
 
     placed: list[PlacedCall] = field(default_factory=list)
     invalid: list[InvalidEntry] = field(default_factory=list)
+    skipped: list[SkippedEntry] = field(default_factory=list)
     to_queue: list[CallOrder] = field(default_factory=list)
 
 
@@ -241,6 +250,14 @@ class PlaceCalls:
             result = attempt(self._place_call, order, remaining_seconds=remaining_seconds())
             if result.outcome is not None:
                 progress.placed.append(PlacedCall.of(order, result.outcome))
+            elif result.skipped is not None:
+                progress.skipped.append(
+                    SkippedEntry(
+                        index=order.index, rule=result.skipped, phone=mask_phone(order.spec.phone)
+                    )
+                )
+                if order.batch_id is not None:
+                    self._batches.skip(order.batch_id, order.index, result.skipped)
             elif result.error is not None:
                 entry = InvalidEntry(
                     index=order.index, errors=[result.error], phone=mask_phone(order.spec.phone)
@@ -276,6 +293,7 @@ def _reported(
         placed=progress.placed,
         queued=len(progress.to_queue),
         invalid=progress.invalid,
+        skipped=progress.skipped,
     )
     logger.info(
         "call list handled",
@@ -287,6 +305,7 @@ def _reported(
             "placed": len(report.placed),
             "queued": report.queued,
             "invalid": len(report.invalid),
+            "skipped": len(report.skipped),
         },
     )
     return report

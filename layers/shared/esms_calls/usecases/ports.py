@@ -12,12 +12,13 @@ if TYPE_CHECKING:
     # Names for the annotations only: a function that needs just one port (the callback) does
     # not load the models of the others.
     from esms_calls.domain.batches import Batch, BatchCall
+    from esms_calls.domain.calling_rules import CallingRule, CapSlot, DoNotCallEntry
     from esms_calls.domain.calls import Call, CallSpec, OpenCall, OpenedCall
     from esms_calls.domain.listing import CallIndex, IndexedCall, Position, Window
     from esms_calls.domain.orders import CallOrder
     from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
     from esms_calls.domain.provider import MakeCallAnswer, SendStatusAnswer
-    from esms_calls.domain.reports import Report, Stored
+    from esms_calls.domain.reports import Recorded, Report
 
 Clock = Callable[[], datetime]
 
@@ -44,7 +45,7 @@ class CallStore(Protocol):
 
 
 class ReportStore(Protocol):
-    def record(self, call_id: str, report: Report, now: datetime) -> Stored: ...
+    def record(self, call_id: str, report: Report, now: datetime) -> Recorded: ...
 
     def expire(self, call_id: str, now: datetime) -> bool: ...
 
@@ -84,6 +85,32 @@ class BatchStore(Protocol):
     def calls(self, batch_id: str) -> Iterator[BatchCall]:
         """Every call of the batch, oldest first."""
         ...
+
+    def skip(self, batch_id: str, index: int, rule: CallingRule) -> None:
+        """Count the entry as skipped by this rule (once, however often it is told)."""
+        ...
+
+
+class CallingRulesStore(Protocol):
+    """The do-not-call list and the frequency cap's slots, by keyed hash of the number."""
+
+    def listed(self, number_key: str) -> DoNotCallEntry | None: ...
+
+    def listed_among(self, number_keys: Sequence[str]) -> set[str]:
+        """The keys of these that are on the list."""
+        ...
+
+    def add(self, number_key: str, entry: DoNotCallEntry) -> bool: ...
+
+    def set_reason(self, number_key: str, reason: str | None) -> DoNotCallEntry | None: ...
+
+    def remove(self, number_key: str) -> bool: ...
+
+    def hold(
+        self, number_key: str, *, holder: str, rings_at: int, slots: int
+    ) -> CapSlot | None: ...
+
+    def release(self, number_key: str, *, holder: str, slot: int) -> None: ...
 
 
 class CallQueue(Protocol):

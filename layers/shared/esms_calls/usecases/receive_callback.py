@@ -12,6 +12,7 @@ from esms_calls.domain.reports import Stored, parse_report, query_values
 from esms_calls.domain.signing import token_is_valid
 from esms_calls.errors import CallbackForbidden, StorageUnavailable
 from esms_calls.observability import count, logger
+from esms_calls.usecases.do_not_call import DoNotCallList
 from esms_calls.usecases.ports import Clock, ReportStore, utc_now
 
 _METRIC = {
@@ -24,9 +25,15 @@ _METRIC = {
 
 class ReceiveCallback:
     def __init__(
-        self, *, reports: ReportStore, signing_key: Callable[[], bytes], clock: Clock = utc_now
+        self,
+        *,
+        reports: ReportStore,
+        opt_outs: DoNotCallList,
+        signing_key: Callable[[], bytes],
+        clock: Clock = utc_now,
     ) -> None:
         self._reports = reports
+        self._opt_outs = opt_outs
         self._signing_key = signing_key
         self._clock = clock
 
@@ -40,12 +47,15 @@ class ReceiveCallback:
             raise CallbackForbidden(call_id)
         query = f"{spilled}&{raw_query}" if spilled else raw_query
         report = parse_report(query_values(query))
+        now = self._clock()
         try:
-            stored = self._reports.record(call_id, report, self._clock())
+            recorded = self._reports.record(call_id, report, now)
+            self._opt_outs.on_report(call_id, report, recorded, now)
         except StorageUnavailable:
             count("CallbacksNotStored")
             logger.warning("callback not stored: storage unavailable")
             raise
+        stored = recorded.stored
         count(_METRIC[stored])
         if report.is_odd:
             count("CallbacksOddValues")

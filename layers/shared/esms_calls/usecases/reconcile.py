@@ -13,6 +13,7 @@ from esms_calls.domain.provider import RefusalKind, Refused, SendStatus
 from esms_calls.domain.reports import ReportSource, Stored, parse_report
 from esms_calls.errors import ProviderError
 from esms_calls.observability import count, logger
+from esms_calls.usecases.do_not_call import DoNotCallList
 from esms_calls.usecases.ports import Clock, OpenCallStore, ReportStore, StatusSource, utc_now
 
 # Stop this long before the deadline, so the run ends cleanly between two calls.
@@ -45,11 +46,13 @@ class Reconcile:
         open_calls: OpenCallStore,
         reports: ReportStore,
         provider: Callable[[], StatusSource],
+        opt_outs: DoNotCallList,
         policy: ReconcilePolicy,
         clock: Clock = utc_now,
     ) -> None:
         self._open_calls = open_calls
         self._reports = reports
+        self._opt_outs = opt_outs
         # Built on first need: a run with nothing to ask never builds the provider client.
         self._provider = provider
         self._policy = policy
@@ -107,8 +110,14 @@ class Reconcile:
                 )
             return False
         report = parse_report(_as_callback_values(answer, sms_id), ReportSource.STATUS_QUERY)
-        stored = self._reports.record(call.call_id, report, now)
-        return stored is Stored.APPLIED and report.status is not None and report.status.is_final
+        recorded = self._reports.record(call.call_id, report, now)
+        # A call whose callbacks were all lost: its key press comes with the status answer.
+        self._opt_outs.on_report(call.call_id, report, recorded, now)
+        return (
+            recorded.stored is Stored.APPLIED
+            and report.status is not None
+            and report.status.is_final
+        )
 
 
 def _as_callback_values(answer: SendStatus, sms_id: str) -> dict[str, str]:
