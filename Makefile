@@ -113,10 +113,10 @@ template: $(DEV_STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
 # Lambda runs python3.13; the tests run on .venv's Python (3.11 and up). The in-process suites
 # run on 3.13 too, in a virtualenv of their own.
 PY313_VENV := .venv-py313
-PY313_STAMP := $(PY313_VENV)/.installed-dev
+PY313_STAMP := $(PY313_VENV)/.installed-test
 $(PY313_STAMP): pyproject.toml
 	@test -x $(PY313_VENV)/bin/python || "$$(scripts/find-python313)" -m venv $(PY313_VENV)
-	$(PY313_VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	$(PY313_VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[test]'
 	@touch $@
 
 .PHONY: test-py313
