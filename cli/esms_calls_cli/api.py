@@ -63,11 +63,6 @@ class CallsApi:
         """Pages of GET /calls, following next_cursor until it is null."""
         return self._pages("/calls", params)
 
-    def list_batch_calls(
-        self, batch_id: str, params: Mapping[str, str]
-    ) -> Iterator[dict[str, Any]]:
-        return self._pages(_path("batches", batch_id, "calls"), params)
-
     def place_batch(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._send("POST", "/batches", body=body)
 

@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -173,9 +174,11 @@ def run(
     stdout: TextIO,
     stderr: TextIO,
     transport: httpx.BaseTransport | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
+    """The whole command; the transport and clock are the tests' (an httpx MockTransport)."""
     args = build_parser().parse_args(argv)
-    io = commands.Io(stdout, stderr)
+    io = commands.Io(stdout, stderr, clock=clock)
     try:
         with CallsApi(args.api_url, auth=choose_auth(args), transport=transport) as api:
             code: int = args.run(api, args, io)
