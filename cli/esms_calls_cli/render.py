@@ -141,4 +141,5 @@ def call_progress(call: Mapping[str, Any]) -> str:
     """`call 6f60… COMPLETED ANSWERED 13 s, key 1, 300.0000 (3 callbacks)`."""
     parts = [f"call {call.get('call_id')}", str(call.get("status")), outcome(call)]
     line = " ".join(p for p in parts if p)
-    return f"{line} ({call.get('callbacks_received', 0)} callbacks)"
+    count = call.get("callbacks_received") or 0
+    return f"{line} ({count} callback{'' if count == 1 else 's'})"

@@ -167,5 +167,5 @@ def test_watch_gives_up_at_its_timeout_with_exit_3() -> None:
                      clock=lambda: float(next(ticks)))  # fmt: skip
     # Then it stops after a few reads, says so on stderr, and exits 3
     assert result.code == 3 and len(result.requests) == 3
-    assert result.stdout.splitlines()[-1] == "call c1 WAITING (1 callbacks)"
+    assert result.stdout.splitlines()[-1] == "call c1 WAITING (1 callback)"
     assert result.stderr == "timed out after 3 s, not finished\n"
