@@ -25,6 +25,13 @@ VOICES = ("male", "female", "hatieumai", "ngoclam")
 Command = Callable[[CallsApi, argparse.Namespace, commands.Io], int]
 
 
+def _api_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL, e.g. {DEFAULT_API_URL}")
+    return text
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value < 0:
@@ -43,6 +50,7 @@ def _common_options(with_defaults: bool) -> argparse.ArgumentParser:
     common.add_argument(
         "--api-url",
         default=default(os.environ.get("ESMS_CALLS_API_URL", DEFAULT_API_URL)),
+        type=_api_url,
         help="the API (env ESMS_CALLS_API_URL; default http://127.0.0.1:3000, make run's stack)",
     )
     common.add_argument(

@@ -38,7 +38,8 @@ class ProblemAnswer(CliError):
             status=status,
             type=str(body.get("type") or ""),
             title=str(body.get("title") or reason),
-            detail=str(body.get("detail") or ""),
+            # API Gateway's own refusals (403 from IAM auth, 429 throttling) say `message`
+            detail=str(body.get("detail") or body.get("message") or ""),
             errors=errors,
             esms_code=None if code is None else str(code),
         )

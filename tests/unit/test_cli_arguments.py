@@ -86,6 +86,7 @@ def test_a_lost_answer_names_the_request_id_that_makes_a_retry_safe() -> None:
         ["place", "--phone", "0912345678", "--tts-template", "OTP1", "--speed", "9"],
         ["list", "--limit", "many"],
         ["watch", "c1", "--timeout", "-1"],
+        ["--api-url", "localhost:3000", "get", "c1"],  # no scheme
     ],
 )
 def test_usage_errors_send_nothing(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -72,6 +72,12 @@ def test_an_answer_that_is_not_a_problem_is_still_one_line() -> None:
     assert (result.code, result.stderr) == (1, "error 503: Service Unavailable\n")
 
 
+def test_an_api_gateway_refusal_shows_its_message() -> None:
+    denied = httpx.Response(403, json={"message": "User is not authorized to access this resource"})
+    result = run_cli("get", "c1", answer=lambda r: denied)
+    assert result.stderr == "error 403: User is not authorized to access this resource\n"
+
+
 def test_no_api_at_all_is_one_line_and_exit_2() -> None:
     def refused(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
