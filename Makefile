@@ -148,7 +148,19 @@ openapi: $(DEV_STAMP)
 run: $(RUN_STAMP)
 	@PYTHONPATH=local $(BIN)/python -m devstack $(ARGS)
 
-# One function, once, on an event file, like `sam local invoke -e`: the handler's return value
+# The command-line client, .venv/bin/esms-calls (README "Command-line client"): the project itself
+# and its `cli` extra in the stack's .venv. The dev install already holds it.
+CLI_STAMP := $(VENV)/.installed-cli
+.PHONY: cli
+cli: $(CLI_STAMP)
+$(CLI_STAMP): pyproject.toml $(RUN_STAMP)
+	@if [ -f $(DEV_STAMP) ] && [ $(DEV_STAMP) -nt pyproject.toml ]; then touch $@; exit 0; fi; \
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip >/dev/null; \
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[cli]'; \
+	touch $@
+	@echo "esms-calls: $(BIN)/esms-calls --help"
+
+, like `sam local invoke -e`: the handler's return value
 # on stdout as JSON, logs on stderr. Uses the running local stack if there is one.
 invoke: $(RUN_STAMP)
 	@if [ -z "$(FUNCTION)" ] || [ -z "$(EVENT)" ]; then \

@@ -1,0 +1,3 @@
+from esms_calls_cli.app import main
+
+raise SystemExit(main())
