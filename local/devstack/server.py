@@ -107,8 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
         if matched is None:
             response = apigw.gateway_answer(apigw.NOT_FOUND, request_id)
             self._send(response)
-            first = "/" + raw_path.strip("/").split("/")[0]
-            self._access(self.command, f"{first}… (no route)", response.status, None, None, started)
+            self._access(
+                self.command, f"{_known_prefix(stack, raw_path)}… (no route)",
+                response.status, None, None, started,
+            )  # fmt: skip
             return
         route, params = matched
         request = apigw.HttpRequest(
@@ -361,3 +363,11 @@ def invocation_json(invocation: Invocation) -> dict[str, Any]:
     else:
         out["error"] = invocation.error
     return out
+
+
+def _known_prefix(stack: Any, raw_path: str) -> str:
+    """The path's first segment when a route starts with it (`/calls`), else `/`: an unrouted
+    path is the client's text, and may hold a phone number or a token."""
+    first = "/" + raw_path.strip("/").split("/")[0]
+    known = {"/" + route.path.strip("/").split("/")[0] for route in stack.routes}
+    return first if first in known else "/"

@@ -371,6 +371,7 @@ class LocalStack:
                     "environments": len(pool.workers),
                     "pids": [worker.pid for worker in pool.workers],
                     "timeout_seconds": pool.spec.timeout_seconds,
+                    "invocations": sum(worker.invocations for worker in pool.workers),
                 }
                 for name, pool in self.pools.items()
             },

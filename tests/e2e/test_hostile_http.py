@@ -172,16 +172,22 @@ def test_a_hostile_body_gets_a_clean_4xx_and_places_no_call(
     assert provider_requests(hostile_stack) == before
 
 
+def invocations(stack: RunningStack) -> dict[str, int]:
+    return {name: f["invocations"] for name, f in stack.health()["functions"].items()}
+
+
 def test_a_body_over_the_gateway_limit_is_refused_before_any_function(
     hostile_stack: RunningStack,
 ) -> None:
-    # Given a body over API Gateway's 10 MiB limit
+    # Given a body over API Gateway's 10 MiB limit, and how often each function ran so far
     body = b'{"padding": "' + b"x" * GATEWAY_BODY_LIMIT + b'"}'
+    before = invocations(hostile_stack)
     # When it is posted
     answer = raw_request(hostile_stack.url, "POST", "/calls", body=body, headers=JSON)
-    # Then the gateway refuses it with a 4xx of its own
-    assert 400 <= answer.status < 500, answer
+    # Then the gateway refuses it with its own 413, and no function ran
+    assert (answer.status, answer.json()) == (413, {"message": "Request Entity Too Large"})
     assert answer.headers.get("content-type", "").startswith("application/json")
+    assert invocations(hostile_stack) == before
 
 
 def test_a_chunked_body_that_lies_about_its_chunks_is_refused(hostile_stack: RunningStack) -> None:
@@ -222,25 +228,31 @@ def test_a_tricky_call_id_is_a_clean_not_found(hostile_stack: RunningStack, path
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "status"),
     [
-        "/calls/x/../../_devstack/health",
-        "/calls/./x",
-        "//calls",
-        "/calls/x/extra",
-        "/CALLS",
-        "/callbacks/esms/x",
-        "/callbacks/esms/..%2F..%2Fcalls/x",
+        ("/calls/x/../../_devstack/health", 404),
+        ("/calls/./x", 404),
+        # http.server reads //calls as /calls: the listing, nothing else
+        ("//calls", 200),
+        ("/calls/x/extra", 404),
+        ("/CALLS", 404),
+        ("/callbacks/esms/x", 404),
+        # the route's {call_id} and {token}: a token that is no token
+        ("/callbacks/esms/..%2F..%2Fcalls/x", 403),
     ],
 )
 def test_a_path_outside_the_routes_is_the_gateways_404(
-    hostile_stack: RunningStack, path: str
+    hostile_stack: RunningStack, path: str, status: int
 ) -> None:
+    # When a path that is no route (or reads as one only once normalised) is asked for
     answer = raw_request(hostile_stack.url, "GET", path)
-    # http.server reads //calls as /calls: the listing (an empty page here), nothing else.
-    expected = {200, 403, 404} if path == "//calls" else {403, 404}
-    assert answer.status in expected, answer
-    assert_clean_refusal(answer, expected)
+    # Then the answer is exactly that path's: the gateway's 404, the callback route's 403, the
+    # listing for //calls
+    assert answer.status == status, (answer.status, answer.body[:300])
+    if status == 200:
+        assert isinstance(answer.json()["items"], list)
+    else:
+        assert_clean_refusal(answer, {status})
 
 
 def test_an_unrouted_method_gets_a_clean_answer(hostile_stack: RunningStack) -> None:

@@ -6,7 +6,8 @@ The stack runs with distinctive credentials and signing key, handler logs as Lam
 timeout and its retry, duplicated concurrent callbacks, a callback whose write fails and is sent
 again, a call settled by reconciliation (``python -m devstack invoke``), forged callbacks and
 invalid requests. Its whole output (API, workers, simulator, moto), and the invoke command's, is
-then searched.
+then searched; so are a batch fanned out through the calls queue and numbers sent in paths and
+query strings (the do-not-call list, a listing by number, a path that is no route).
 """
 
 from __future__ import annotations
@@ -153,6 +154,27 @@ def test_no_flow_prints_a_secret_or_a_whole_phone_number(logged_stack: RunningSt
         assert invalid.status_code == 422
         not_json = api.post("/calls", content=f"phone={phones[-1]}", headers=JSON)
         assert not_json.status_code == 400
+
+        # When a batch fans out through the calls queue, its entries all placed
+        batch = [new_phone() for _ in range(3)]
+        phones.extend(batch)
+        entries = {"calls": [spelled(p) for p in batch], "defaults": {"template_id": "logs"}}
+        posted = api.post("/batches", json=entries, headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert posted.status_code == 202, posted.text
+        batch_url = f"/batches/{posted.json()['batch_id']}"
+        placed = wait_for(
+            lambda: api.get(batch_url).json()["finished"], timeout=SETTLE_SECONDS, interval=1
+        )
+        assert placed, api.get(batch_url).text
+
+        # When numbers travel in paths and query strings: the do-not-call list, a listing by
+        # number, and a path that is no route
+        listed = new_phone()
+        phones.append(listed)
+        assert api.put(f"/do-not-call/{listed}", json={}).status_code == 201
+        assert api.get("/calls", params={"phone": spelled(listed)}).status_code == 200
+        assert api.delete(f"/do-not-call/{listed}").status_code == 204
+        assert api.get(f"/{listed}").status_code == 404
         simulator.reset_rules()
 
     # Then, the stack stopped, nothing it printed holds a secret or a whole phone number

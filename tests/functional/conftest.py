@@ -19,8 +19,10 @@ from moto import mock_aws
 
 from devstack.template import create_tables
 from esms_calls import dependencies
+from esms_calls.domain.phone import mask_phone
 from tests.support.fake_esms import FakeEsms
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.logs import whole_phone_numbers
 from tests.support.queues import CallsQueue, create_calls_queue, parameter_default
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,3 +170,28 @@ def log_lines() -> Iterator[io.StringIO]:
     logger.addHandler(handler)
     yield output
     logger.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def no_whole_phone_number_in_any_log_line() -> Iterator[None]:
+    """Every flow a functional test drives (HTTP, schedule, rule, queue, callback,
+    reconciliation) logs at DEBUG, ours formatted as in Lambda and every library's line that
+    reaches the root logger; after the test, no line may hold a whole phone number."""
+    from esms_calls.observability import logger
+
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(logger.registered_formatter)
+    handler.setLevel(logging.DEBUG)
+    level = logger.log_level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    leaked = whole_phone_numbers(output.getvalue())
+    assert not leaked, f"whole phone numbers in the logs: {[mask_phone(p) for p in leaked]}"

@@ -308,7 +308,11 @@ def test_a_key_press_on_the_opt_out_key_lists_the_number_once(
 
 
 def test_a_batch_skips_listed_and_capped_entries_and_counts_them_by_rule(
-    invoke_calls: Invoke, esms: FakeEsms, calls_queue: CallsQueue, frozen: Any
+    invoke_calls: Invoke,
+    invoke_callback: Invoke,
+    esms: FakeEsms,
+    calls_queue: CallsQueue,
+    frozen: Any,
 ) -> None:
     # Given a listed number, and a batch of advertising calls: to it, and twice to another
     listed, twice = new_phone(), new_phone()
@@ -332,7 +336,20 @@ def test_a_batch_skips_listed_and_capped_entries_and_counts_them_by_rule(
         "frequency-capped": 1,
         "do-not-call": 1,
     }
-    assert (summary["total"], summary["placed"]) == (4, 2)
+    assert (summary["total"], summary["placed"], summary["finished"]) == (4, 2, False)
+    # When the two placed calls end
+    listed_calls = body_of(invoke_calls(events.list_batch_calls(batch_id)))["items"]
+    sms_ids = {c["request_id"]: c["sms_id"] for c in listed_calls}
+    for sent in esms.calls:
+        url = appended(sent["CallbackUrl"], report_query(sms_ids[sent["RequestID"]], send_status=5))
+        assert invoke_callback(callback_event(url))["statusCode"] == 200
+    # Then the batch is finished: its skipped entries count as settled
+    summary = body_of(invoke_calls(events.get_batch(batch_id)))
+    assert (summary["placed"], summary["by_status"]["COMPLETED"], summary["finished"]) == (
+        2,
+        2,
+        True,
+    )
 
 
 def test_a_rule_events_list_reports_its_skipped_entries(

@@ -327,8 +327,15 @@ def test_an_unknown_call_is_404(invoke_calls, esms, call_id: str) -> None:
 
 
 def test_an_unknown_route_is_a_404_problem(invoke_calls, esms) -> None:
+    # Given a path CallsFunction has no route for
     event = events.http_event("GET", "/nowhere", route_key="$default")
-    assert invoke_calls(event)["statusCode"] == 404
+    # When it reaches the function
+    response = invoke_calls(event)
+    # Then the answer is the not-found problem, and the provider is not asked
+    assert response["statusCode"] == 404
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    assert problem_of(response)["type"] == "urn:esms-calls:problem:not-found"
+    assert esms.calls == []
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,7 @@ def test_a_provider_slower_than_the_time_left_is_a_504_within_the_deadline(
     invoke_calls, esms
 ) -> None:
     # Given an invocation with 6 s left and a provider that would take longer
+    request = {**CALL, "request_id": "slow-1"}
     budgets: list[float] = []
 
     def slow(request: httpx.Request) -> httpx.Response:
@@ -105,12 +106,18 @@ def test_a_provider_slower_than_the_time_left_is_a_504_within_the_deadline(
         raise httpx.ReadTimeout("slow", request=request)
 
     esms.then(slow)
-    response = invoke_calls(events.post_calls(CALL), FakeLambdaContext(timeout_seconds=6))
+    # When the call is placed
+    response = invoke_calls(events.post_calls(request), FakeLambdaContext(timeout_seconds=6))
     # Then the client is answered 504 before the function's deadline: the read timeout was cut
-    # to leave time for recording, and the request id is free to retry
+    # to leave time for recording
     assert response["statusCode"] == 504
     assert budgets and budgets[0] <= 3.0
-    assert invoke_calls(events.post_calls(CALL))["statusCode"] == 202
+    # When the caller retries with the same request id
+    retried = invoke_calls(events.post_calls(request))
+    # Then the request id was free: the provider is asked again, with the same RequestID, and
+    # the call is accepted
+    assert retried["statusCode"] == 202 and "Idempotent-Replayed" not in retried["headers"]
+    assert [sent["RequestID"] for sent in esms.calls] == ["slow-1", "slow-1"]
 
 
 @pytest.mark.parametrize(
@@ -130,29 +137,50 @@ def test_a_connection_reset_mid_answer_is_502_and_a_retry_places_one_call(
 
 
 @pytest.mark.parametrize(
-    ("body", "encoded", "content_type"),
+    ("body", "encoded", "content_type", "answer"),
     [
-        (b"\xff\xfe{\x00}\x00", True, "application/json"),
+        (b"\xff\xfe{\x00}\x00", True, "application/json", (400, "malformed-json")),
         (
             '{"phone": "０９１２３４５６７８", "template_id": "1"}'.encode(),
             True,
             "application/json",
+            (422, "invalid-request"),
         ),
-        (b'{"phone": "0912345678", "template_id": "1"}', True, "application/json; charset=utf-8"),
-        (b"\xc3\x28", True, "application/json"),
-        (b"phone=0912345678", False, "application/x-www-form-urlencoded"),
+        (
+            b'{"phone": "0912345678", "template_id": "1"}',
+            True,
+            "application/json; charset=utf-8",
+            (202, None),
+        ),
+        (b"\xc3\x28", True, "application/json", (400, "malformed-json")),
+        (
+            b"phone=0912345678",
+            False,
+            "application/x-www-form-urlencoded",
+            (415, "unsupported-media-type"),
+        ),
     ],
+    ids=["utf-16", "fullwidth-digits", "charset-parameter", "invalid-utf-8", "form"],
 )
-def test_odd_encodings_get_a_clean_4xx_or_succeed(
-    invoke_calls, esms, body: bytes, encoded: bool, content_type: str
+def test_odd_encodings_get_their_own_answer(
+    invoke_calls, esms, body: bytes, encoded: bool, content_type: str, answer: tuple
 ) -> None:
+    # Given a body in an odd encoding or media type
     event = events.post_calls(
         body if encoded else body.decode(), headers={"Content-Type": content_type}
     )
+    # When it is posted
     response = invoke_calls(event)
-    assert response["statusCode"] in (202, 400, 415, 422)
-    if response["statusCode"] != 202:
+    # Then only the UTF-8 JSON (its charset named) places a call; every other body gets the
+    # problem that names what is wrong with it, and the provider never hears of it
+    status, problem = answer
+    assert response["statusCode"] == status, response["body"]
+    if problem is None:
+        assert len(esms.calls) == 1
+    else:
         assert response["headers"]["Content-Type"] == "application/problem+json"
+        assert body_of(response)["type"] == f"urn:esms-calls:problem:{problem}"
+        assert esms.calls == []
 
 
 @pytest.mark.parametrize(

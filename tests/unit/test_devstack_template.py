@@ -93,10 +93,20 @@ def test_short_tags_load_as_their_long_forms(short_tags_template: dict[str, Any]
     assert short_tags_template["Conditions"]["IsProd"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
 
 
-def test_the_repository_template_loads() -> None:
+def test_without_a_path_the_repository_template_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the working directory elsewhere, holding a template of its own
+    (tmp_path / "template.yaml").write_text(SHORT_TAGS)
+    monkeypatch.chdir(tmp_path)
+    # When the template is loaded without a path
     template = load_template()
+    # Then it is the repository's SAM application: its two functions and two tables
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
-    assert load_template(REPO_ROOT / "template.yaml") == template
+    assert {"CallsFunction", "CallbackFunction", "CallsTable", "DedupeTable"} <= set(
+        template["Resources"]
+    )
+    assert "Fn" not in template["Resources"]
 
 
 def test_environment_resolves_refs_subs_and_conditions(
@@ -309,7 +319,26 @@ def test_create_tables_twice_needs_exist_ok(dynamodb: Any) -> None:
     assert create_tables(dynamodb, names, exist_ok=True) == names
 
 
-def test_table_definitions_are_the_template_properties() -> None:
+def test_table_definitions_are_the_template_properties(
+    short_tags_template: dict[str, Any],
+) -> None:
+    # Given a template with one table among other resources
+    # When its tables are read
+    tables = table_definitions(short_tags_template)
+    # Then there is that table alone, with the properties SHORT_TAGS gives it
+    assert tables == {
+        "Table": {
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        }
+    }
+
+
+def test_the_repository_template_defines_the_two_tables() -> None:
+    # When the repository's tables are read; Then they are the calls table (by call_id) and
+    # the dedupe table (by id, as Powertools' Idempotency keys its records)
     tables = table_definitions()
-    assert set(tables) == {"CallsTable", "DedupeTable"}
-    assert tables["CallsTable"] == load_template()["Resources"]["CallsTable"]["Properties"]
+    assert {name: t["KeySchema"] for name, t in tables.items()} == {
+        "CallsTable": [{"AttributeName": "call_id", "KeyType": "HASH"}],
+        "DedupeTable": [{"AttributeName": "id", "KeyType": "HASH"}],
+    }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from esms_calls.api.problems import PROBLEM_JSON, answer_for
 from esms_calls.domain.reports import REPORT_FIELDS, parse_report, query_values
 from esms_calls.requests.aliases import PROVIDER_NAMES
 from esms_calls.requests.calls import PlaceCallRequest
@@ -43,10 +45,18 @@ def test_any_report_values_parse_or_are_flagged(values: dict[str, str]) -> None:
 @settings(max_examples=400, deadline=None)
 @given(st.dictionaries(field_names, json_values, max_size=12) | json_values)
 def test_any_json_body_validates_or_is_refused_cleanly(body: object) -> None:
+    # Given any JSON body; When the request model reads it
     try:
         request = PlaceCallRequest.model_validate(body)
     except ValidationError as error:
-        # Every error can be rendered: JSON-safe messages, never an exception's repr.
-        json.dumps([{"loc": e["loc"], "msg": e["msg"]} for e in error.errors()])
+        # Then a refusal is the 422 problem api/problems.py renders, naming a field and a
+        # message for each error (as Powertools hands the model's errors to it)
+        answer = answer_for(RequestValidationError(error.errors()))
+        problem = json.loads(answer.body)
+        assert (answer.status_code, answer.content_type) == (422, PROBLEM_JSON)
+        assert problem["type"] == "urn:esms-calls:problem:invalid-request"
+        assert len(problem["errors"]) == error.error_count()
+        assert all(e["field"] and e["message"] for e in problem["errors"])
     else:
+        # Then an accepted body is a call to a number in its national form
         assert request.to_spec().phone.startswith("0")

@@ -379,21 +379,36 @@ def test_functions_find_the_public_base_url_parameter_by_its_name(
     assert parameter["Value"]["Fn::If"][0] == "HasPublicBaseUrl"
 
 
+def readme_parameter_defaults() -> dict[str, str]:
+    """The README's deployment parameters table: each parameter and the default it states."""
+    text = (REPO_ROOT / "README.md").read_text("utf-8")
+    table = text[text.index("| parameter | default | meaning |") :].split("\n\n", 1)[0]
+    stated: dict[str, str] = {}
+    for row in table.splitlines()[2:]:
+        names_cell, default_cell = (cell.strip() for cell in row.strip("|").split("|")[:2])
+        names = re.findall(r"`(\w+)`", names_cell)
+        defaults = [d.strip("`") for d in default_cell.split(", ")]
+        if len(defaults) == 1:  # one default for every parameter of the row
+            defaults *= len(names)
+        stated.update(zip(names, defaults, strict=True))
+    return stated
+
+
+# How the README words a default that is no literal value.
+NO_LITERAL = {"(required)": None, "none": "", "the API's own URL": "", "0 (none)": "0"}
+
+
 def test_parameters_have_the_documented_defaults(template: dict[str, Any]) -> None:
+    # Given the defaults the README states for the deployment parameters
+    stated = readme_parameter_defaults()
+    assert len(stated) >= 20
+    # Then each is the template's own default (a required one has none)
     parameters = template["Parameters"]
+    for name, text in stated.items():
+        expected = NO_LITERAL.get(text, text)
+        actual = parameters[name].get("Default")
+        assert (None if actual is None else str(actual)) == expected, name
     assert parameters["Environment"]["AllowedValues"] == ["dev", "prod"]
-    assert "Default" not in parameters["EsmsCredentialsSecretArn"]
-    assert parameters["PublicBaseUrl"]["Default"] == ""
-    assert parameters["CallRetentionDays"]["Default"] == 90
-    assert parameters["LogLevel"]["Default"] == "INFO"
-    assert parameters["ReconcileAfterSeconds"]["Default"] == 900
-    assert parameters["ReconcileHorizonSeconds"]["Default"] == 172800
-    assert parameters["ApiThrottlingRateLimit"]["Default"] == 100
-    assert parameters["ApiThrottlingBurstLimit"]["Default"] == 200
-    assert parameters["CallbackThrottlingRateLimit"]["Default"] == 50
-    assert parameters["CallbackThrottlingBurstLimit"]["Default"] == 100
-    assert parameters["CallbackReservedConcurrency"]["Default"] == 10
-    assert parameters["CallsReservedConcurrency"]["Default"] == 0
 
 
 def allowed_by(template: dict[str, Any], parameter: str, value: str) -> bool:

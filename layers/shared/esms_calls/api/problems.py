@@ -302,6 +302,14 @@ _HANDLERS: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
 ]
 
 
+def answer_for(exc: Exception) -> Response[str]:
+    """The answer `register` makes the resolver give for `exc`; raises what it does not map."""
+    for error_type, handler in _HANDLERS:
+        if isinstance(exc, error_type):
+            return handler(exc)
+    raise exc
+
+
 def register(app: Any, *, unknown_route: HTTPStatus = HTTPStatus.NOT_FOUND) -> None:
     """Install the mapping on a Powertools resolver. `unknown_route` FORBIDDEN: a path outside
     the routes is answered like a bad callback URL."""
