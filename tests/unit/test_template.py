@@ -160,7 +160,29 @@ def test_calls_routes_need_iam_and_the_callback_route_authenticates_itself(
         "NONE",
     )
     api_auth = template["Resources"]["HttpApi"]["Properties"]["Auth"]
+    # A route the DefinitionBody forgets still needs a signature, whatever ApiAuth says.
     assert api_auth == {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
+
+    # With ApiAuth JWT, the same routes take a bearer token; the callback still its own token
+    jwt_routes = {
+        (route.method, route.path): route.auth
+        for route in http_routes(template, {"ApiAuth": "JWT"})
+    }
+    assert {jwt_routes[route] for route in calls_routes} == {"CallsJwt"}
+    assert jwt_routes[("GET", "/callbacks/esms/{call_id}/{token}")] == "NONE"
+
+
+def test_a_jwt_api_needs_its_issuer_and_audience(template: dict[str, Any]) -> None:
+    rule = template["Rules"]["JwtNeedsIssuerAndAudience"]
+    assert resolve(rule["RuleCondition"], {"ApiAuth": "JWT"}, template) is True
+    assert resolve(rule["RuleCondition"], {}, template) is False
+    issuer, audience = (a["Assert"] for a in rule["Assertions"])
+    configured = {"ApiAuth": "JWT", "JwtIssuer": ISSUER, "JwtAudience": ["client-1"]}
+    assert resolve([issuer, audience], configured, template) == [True, True]
+    assert resolve([issuer, audience], {"ApiAuth": "JWT", "JwtAudience": NO_LIST}, template) == [
+        False,
+        False,
+    ]
 
 
 def test_api_access_logs_never_contain_the_callback_path_with_its_token(
@@ -919,6 +941,90 @@ def test_reconciliation_runs_are_not_retried_by_lambda(generated: dict[str, Any]
     }
     assert configs["CallbackFunction"]["MaximumRetryAttempts"] == 0
     assert configs["CallsFunction"]["MaximumRetryAttempts"] == 2
+
+
+ISSUER = "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_Example"
+CALLBACK_ROUTE = ("GET", "/callbacks/esms/{call_id}/{token}")
+READ, WRITE = "calls/read", "calls/write"
+# What a caller needs on each route with ApiAuth JWT (ANY answers 405: either scope reaches it).
+JWT_SCOPES = {
+    ("POST", "/calls"): [WRITE],
+    ("GET", "/calls"): [READ],
+    ("GET", "/calls/{call_id}"): [READ],
+    ("POST", "/batches"): [WRITE],
+    ("GET", "/batches/{batch_id}"): [READ],
+    ("GET", "/batches/{batch_id}/calls"): [READ],
+    ("PUT", "/do-not-call/{phone}"): [WRITE],
+    ("GET", "/do-not-call/{phone}"): [READ],
+    ("DELETE", "/do-not-call/{phone}"): [WRITE],
+    **{
+        ("ANY", path): [READ, WRITE]
+        for path in (
+            "/calls",
+            "/calls/{call_id}",
+            "/batches",
+            "/batches/{batch_id}",
+            "/batches/{batch_id}/calls",
+            "/do-not-call/{phone}",
+        )
+    },
+}
+
+
+def deployed_routes(generated: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The API's OpenAPI body as CloudFormation would import it with these parameter values:
+    ``{"routes": {(method, path): security}, "schemes": securitySchemes}``."""
+    (api,) = resources(generated, "AWS::ApiGatewayV2::Api").values()
+    body = api["Properties"]["Body"]
+    routes = {
+        (
+            "ANY" if method == "x-amazon-apigateway-any-method" else method.upper(),
+            path,
+        ): resolve(operation.get("security"), values, generated)
+        for path, operations in body["paths"].items()
+        for method, operation in operations.items()
+    }
+    schemes = resolve(body["components"]["securitySchemes"], values, generated)
+    return {"routes": routes, "schemes": schemes}
+
+
+def test_by_default_every_calls_route_needs_a_signature_and_the_callback_none(
+    generated: dict[str, Any],
+) -> None:
+    # Given the default ApiAuth (IAM), when CloudFormation imports the API
+    api = deployed_routes(generated, {})
+
+    # Then every calls, batches and do-not-call route takes SigV4 only, the callback anyone
+    assert set(api["routes"]) == {*JWT_SCOPES, CALLBACK_ROUTE}
+    for route in JWT_SCOPES:
+        assert api["routes"][route] == [{"AWS_IAM": []}], route
+    assert api["routes"][CALLBACK_ROUTE] == [{"NONE": []}]
+    # ... and no JWT authorizer exists (without an issuer it could not deploy)
+    assert set(api["schemes"]) == {"AWS_IAM"}
+    assert api["schemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+
+
+def test_with_jwt_every_calls_route_needs_a_token_with_its_scope(
+    generated: dict[str, Any],
+) -> None:
+    # Given ApiAuth JWT with a Cognito issuer and an app client
+    values = {"ApiAuth": "JWT", "JwtIssuer": ISSUER, "JwtAudience": ["client-1", "client-2"]}
+
+    # When CloudFormation imports the API
+    api = deployed_routes(generated, values)
+
+    # Then writes need calls/write, reads calls/read, the callback still no authorizer
+    assert set(api["routes"]) == {*JWT_SCOPES, CALLBACK_ROUTE}
+    for route, scopes in JWT_SCOPES.items():
+        assert api["routes"][route] == [{"CallsJwt": scopes}], route
+    assert api["routes"][CALLBACK_ROUTE] == [{"NONE": []}]
+    # ... checked by a JWT authorizer on the bearer token, for this issuer and these audiences
+    authorizer = api["schemes"]["CallsJwt"]["x-amazon-apigateway-authorizer"]
+    assert authorizer == {
+        "type": "jwt",
+        "identitySource": "$request.header.Authorization",
+        "jwtConfiguration": {"issuer": ISSUER, "audience": ["client-1", "client-2"]},
+    }
 
 
 def reserved_concurrency(
