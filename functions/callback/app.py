@@ -1,5 +1,5 @@
-"""CallbackFunction: the provider's callbacks, and the scheduled reconciliation. Wires Powertools;
-the logic is in the layer."""
+"""CallbackFunction: the provider's callbacks, the scheduled reconciliation and the scheduled
+balance check. Wires Powertools; the logic is in the layer."""
 
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,4 +21,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         reconcile = dependencies.root().reconcile
         remaining = context.get_remaining_time_in_millis() / 1000
         return reconcile(time_budget_seconds=remaining).__dict__
+    if event.get("action") == "check_balance":
+        return dependencies.root().check_balance().__dict__
     return resolve(event, context)

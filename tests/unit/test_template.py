@@ -196,11 +196,12 @@ def test_api_access_logs_never_contain_the_callback_path_with_its_token(
 
 def test_reconciliation_runs_on_the_configured_schedule(template: dict[str, Any]) -> None:
     events = template["Resources"]["CallbackFunction"]["Properties"]["Events"]
-    schedules = [event for event in events.values() if event["Type"] == "ScheduleV2"]
+    schedules = {name for name, event in events.items() if event["Type"] == "ScheduleV2"}
+    reconcile = events["Reconcile"]["Properties"]
 
-    assert len(schedules) == 1
-    assert schedules[0]["Properties"]["ScheduleExpression"] == {"Ref": "ReconcileSchedule"}
-    assert schedules[0]["Properties"]["Input"] == '{"action": "reconcile"}'
+    assert schedules == {"Reconcile", "CheckBalance"}
+    assert reconcile["ScheduleExpression"] == {"Ref": "ReconcileSchedule"}
+    assert reconcile["Input"] == '{"action": "reconcile"}'
     assert template["Parameters"]["ReconcileSchedule"]["Default"] == "rate(5 minutes)"
 
 
@@ -725,6 +726,30 @@ def test_the_reconcile_schedule_has_its_own_role_that_may_only_invoke_callback_f
     ]
 
 
+def test_the_balance_watch_runs_on_its_schedule_and_is_not_retried(
+    template: dict[str, Any],
+) -> None:
+    # Given the callback function's scheduled events
+    events = template["Resources"]["CallbackFunction"]["Properties"]["Events"]
+    check = events["CheckBalance"]["Properties"]
+
+    # Then the balance check runs on BalanceCheckSchedule, is told apart by its input, and a
+    # failed run waits for the next one
+    assert events["CheckBalance"]["Type"] == "ScheduleV2"
+    assert check["ScheduleExpression"] == {"Ref": "BalanceCheckSchedule"}
+    assert json.loads(check["Input"]) == {"action": "check_balance"}
+    assert check["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    # ... and the alarm compares the published balance with the deployment's threshold
+    alarm = template["Resources"]["LowBalanceAlarm"]["Properties"]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        {"Ref": "LowBalanceThreshold"},
+        "LessThanThreshold",
+    )
+    callback = function_environment("CallbackFunction", RESOLUTION, template)
+    assert callback["ESMS_BALANCE_URL"].endswith("/GetBalance_json/")
+    assert callback["LOW_BALANCE_THRESHOLD"] == "100000"
+
+
 def test_callback_function_knows_the_base_path_and_the_reconciliation_limit(
     template: dict[str, Any],
 ) -> None:
@@ -821,7 +846,9 @@ def test_every_function_has_error_and_throttle_alarms(
     assert {"Ref": function_id} in functions
 
 
-@pytest.mark.parametrize("metric", ["CallbacksNotStored", "ReconcileBacklog"])
+@pytest.mark.parametrize(
+    "metric", ["CallbacksNotStored", "ReconcileBacklog", "EsmsBalance", "BalanceCheckFailed"]
+)
 def test_the_services_own_metrics_that_need_a_person_have_alarms(
     template: dict[str, Any], metric: str
 ) -> None:
@@ -897,7 +924,11 @@ def generated() -> dict[str, Any]:
 def test_every_schedule_is_named_from_the_stack(generated: dict[str, Any]) -> None:
     schedules = resources(generated, "AWS::Scheduler::Schedule")
 
-    assert set(schedules) == {"CallbackFunctionReconcile", "ExampleCallsSchedule"}
+    assert set(schedules) == {
+        "CallbackFunctionReconcile",
+        "CallbackFunctionCheckBalance",
+        "ExampleCallsSchedule",
+    }
     for logical_id, schedule in schedules.items():
         name = schedule["Properties"].get("Name")
         assert isinstance(name, dict), f"{logical_id}: SAM would name it after the logical id"

@@ -27,6 +27,15 @@ def count(name: str, value: int = 1) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+def gauge(name: str, value: float) -> None:
+    """A level (not a count) read at one moment, e.g. the account's balance."""
+    metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
+
+
+def duration_ms(name: str, milliseconds: float) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=milliseconds)
+
+
 def count_by(name: str, dimension: str, dimension_value: str) -> None:
     """A count split by one dimension, flushed on its own so it does not tag the other metrics."""
     with single_metric(
