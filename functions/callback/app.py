@@ -14,7 +14,7 @@ tracer = Tracer(patch_modules=["botocore"])
 # clear_state: keys appended for one event (call_id) must not stick to the next.
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("action") == "reconcile":
         # Built on first use: the provider client (httpx) is not needed for callbacks.

@@ -1113,6 +1113,7 @@ def test_every_scheduler_role_trusts_scheduler_for_this_account_only(
 # name the service takes.
 NAME_PROPERTY = {
     "AWS::CloudWatch::Alarm": ("AlarmName", 255),
+    "AWS::CloudWatch::Dashboard": ("DashboardName", 255),
     "AWS::DynamoDB::Table": ("TableName", 255),
     "AWS::Events::EventBus": ("Name", 256),
     "AWS::Events::Rule": ("Name", 64),

@@ -32,8 +32,14 @@ def gauge(name: str, value: float) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
 
 
-def duration_ms(name: str, milliseconds: float) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=milliseconds)
+def call_finished(outcome: str, seconds_since_placed: float) -> None:
+    """A report (callback or status query) settled a call: its outcome, and the time from its
+    placement. Calls that nothing settled (EXPIRED at the horizon) are left out of the time:
+    theirs is the horizon's."""
+    metrics.add_metric(
+        name="TimeToFinalStatus", unit=MetricUnit.Seconds, value=seconds_since_placed
+    )
+    count_by("CallsFinished", "outcome", outcome)
 
 
 def count_by(name: str, dimension: str, dimension_value: str) -> None:
