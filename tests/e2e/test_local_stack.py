@@ -318,3 +318,22 @@ def test_with_esms_base_url_the_stack_calls_that_endpoint_and_accepts_its_callba
     for address in addresses:
         with pytest.raises(OSError):
             socket.create_connection((str(address.hostname), int(address.port or 0)), timeout=1)
+
+
+def test_invoke_runs_the_balance_check_against_the_embedded_simulator() -> None:
+    # Given no stack is running on the port invoke looks at
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+
+    # When the balance schedule's event is invoked
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack", "invoke", "CallbackFunction",
+         "events/check_balance_schedule.json"],
+        cwd=ROOT, env=stack_environment({"PORT": str(free_port)}), capture_output=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+    # Then the simulator's account balance came back, above the default threshold
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout) == {"balance": 5_000_000.0, "low": False, "error": None}
