@@ -419,11 +419,16 @@ class LocalStack:
         every = self.opts.reconcile_every
         for scheduled in self.schedules():
             when = f"every {every:g} s" if every > 0 else "disabled (RECONCILE_EVERY=0)"
-            lines.append(
+            line = (
                 f"  schedule   {scheduled.schedule.name} → {scheduled.schedule.function} {when}"
-                f"  (deployed: {scheduled.expression}); calls queried once"
-                f" {self.opts.reconcile_after} s old (deployed: ReconcileAfterSeconds)"
+                f"  (deployed: {scheduled.expression})"
             )
+            if (scheduled.schedule.input or {}).get("action") == "reconcile":
+                line += (
+                    f"; calls queried once {self.opts.reconcile_after} s old"
+                    " (deployed: ReconcileAfterSeconds)"
+                )
+            lines.append(line)
         for mapping in self.mappings:
             lines.append(f"  queue      {describe(mapping)}")
         lines.append(paint("Routes", "bold"))
