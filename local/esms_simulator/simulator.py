@@ -376,7 +376,8 @@ class EsmsSimulator:
             else:
                 self._set_answer(seq, "100", None)
                 answer = {"Balance": config.balance, "CodeResponse": "100", "UserID": 1}
-        log.info("GetBalance_json -> %s", answer["CodeResponse"])
+        # DEBUG: the local stack asks every few seconds.
+        log.debug("GetBalance_json -> %s", answer["CodeResponse"])
         return ProviderAnswer(seq, answer, config.balance_response_delay, config.balance_fault)
 
     def record_other(self, api: str, method: str, path: str, query: str) -> int:

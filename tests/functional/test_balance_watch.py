@@ -147,3 +147,29 @@ def test_a_check_that_cannot_read_the_balance_says_why_and_publishes_no_balance(
     (line,) = [r for r in records(log_lines) if r["message"] == "esms balance check failed"]
     assert (line["level"], line["error"]) == ("ERROR", error)
     assert SECRET_KEY not in log_lines.getvalue() and API_KEY not in log_lines.getvalue()
+
+
+def test_an_unchanged_balance_is_published_every_run_but_logged_at_info_once(
+    simulator: EsmsSimulator,
+    callback_app: Any,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: io.StringIO,
+) -> None:
+    # Given an account whose balance stays put for two checks, then drops
+    configure(simulator, balance=900_000)
+    run_balance_check(callback_app)
+    run_balance_check(callback_app)
+    configure(simulator, balance=850_000)
+
+    # When the next check runs
+    run_balance_check(callback_app)
+
+    # Then every check published the balance for the alarm, and INFO names each new level once
+    points = datapoints(capsys.readouterr().out)
+    assert [p.values for p in points if p.name == "EsmsBalance"] == [
+        [900_000.0],
+        [900_000.0],
+        [850_000.0],
+    ]
+    infos = [r["balance"] for r in records(log_lines) if r["message"] == "esms balance"]
+    assert infos == [900_000.0, 850_000.0]

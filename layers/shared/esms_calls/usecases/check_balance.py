@@ -1,5 +1,6 @@
 """Watch the eSMS account's balance: every call is refused (code 103) once it runs out, so the
-balance is published as a metric (EsmsBalance, alarmed under LowBalanceThreshold) and logged.
+balance is published as a metric (EsmsBalance, alarmed under LowBalanceThreshold) and logged
+(INFO when it changed since this environment's last check, WARNING under the threshold).
 
 A check that cannot read the balance (bad credentials, provider down or slow) publishes no
 EsmsBalance (a made-up level would lie to the alarm) but counts BalanceCheckFailed and logs the
@@ -34,6 +35,7 @@ class CheckBalance:
     def __init__(self, *, provider: Callable[[], BalanceSource], low_threshold: float) -> None:
         self._provider = provider
         self._low_threshold = low_threshold
+        self._last_balance: float | None = None  # this execution environment's last reading
 
     def __call__(self) -> BalanceCheck:
         try:
@@ -44,7 +46,10 @@ class CheckBalance:
             return self._failed(answer.code, answer.message)
         gauge(BALANCE_METRIC, answer.amount)
         low = answer.amount < self._low_threshold
-        log = logger.warning if low else logger.info
+        # A balance unchanged since the last check is kept out of INFO (the metric has it): the
+        # local stack checks every few seconds.
+        changed, self._last_balance = answer.amount != self._last_balance, answer.amount
+        log = logger.warning if low else logger.info if changed else logger.debug
         log(
             "esms balance low" if low else "esms balance",
             extra={"balance": answer.amount, "low_balance_threshold": self._low_threshold},
