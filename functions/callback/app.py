@@ -1,5 +1,5 @@
-"""CallbackFunction: the provider's callbacks, and the scheduled reconciliation. Wires Powertools;
-the logic is in the layer."""
+"""CallbackFunction: the provider's callbacks, the scheduled reconciliation and the scheduled
+balance check. Wires Powertools; the logic is in the layer."""
 
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,11 +14,13 @@ tracer = Tracer(patch_modules=["botocore"])
 # clear_state: keys appended for one event (call_id) must not stick to the next.
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("action") == "reconcile":
         # Built on first use: the provider client (httpx) is not needed for callbacks.
         reconcile = dependencies.root().reconcile
         remaining = context.get_remaining_time_in_millis() / 1000
         return reconcile(time_budget_seconds=remaining).__dict__
+    if event.get("action") == "check_balance":
+        return dependencies.root().check_balance().__dict__
     return resolve(event, context)

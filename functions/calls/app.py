@@ -22,7 +22,7 @@ tracer = Tracer(patch_modules=["botocore"])
     correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
 )
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     kind = kind_of(event)
     if kind is EventKind.HTTP:

@@ -44,6 +44,7 @@ DEFAULT_RECONCILE_EVERY = 30.0
 DEFAULT_RECONCILE_AFTER = 20
 RECONCILE_AFTER_VARIABLE = "RECONCILE_AFTER_SECONDS"
 RECONCILE_RETRY_VARIABLE = "RECONCILE_RETRY_SECONDS"
+BALANCE_URL_VARIABLE = "ESMS_BALANCE_URL"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
 
 # Names a deployment resolves from Secrets Manager / SSM; locally their values come straight
@@ -336,6 +337,9 @@ def function_env(
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
     )
+    if BALANCE_URL_VARIABLE in from_template and not opts.esms_base_url:
+        # The embedded simulator answers GetBalance_json too, on its one host.
+        env[BALANCE_URL_VARIABLE] = f"{esms_base_url.rstrip('/')}/GetBalance_json/"
     if opts.log_format == "pretty":
         env["POWERTOOLS_DEV"] = "true"
     env.update(opts.extra_env)

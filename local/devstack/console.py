@@ -114,6 +114,7 @@ class FunctionOutput:
         self.function = function
         self.index = index
         self.log_format = log_format
+        self._last_metrics: str | None = None
 
     def __call__(self, raw: str) -> None:
         text = raw.rstrip("\r\n")
@@ -126,6 +127,11 @@ class FunctionOutput:
         rendered = render_compact(text, self.console)
         if rendered is None:
             return
+        if '"_aws"' in text:
+            # The same metrics again (the balance every scheduled run): shown once.
+            if rendered == self._last_metrics:
+                return
+            self._last_metrics = rendered
         for number, piece in enumerate(rendered.split("\n")):
             prefix = f"{self.console.stamp()} {tag} " if number == 0 else "    "
             self.console.line(prefix + piece)

@@ -319,6 +319,7 @@ class LocalStack:
     def _run_schedule(self, scheduled: ScheduledInvocation) -> None:
         schedule = scheduled.schedule
         event = schedule.input if schedule.input is not None else {}
+        last: Any = None
         while not self._stopping.wait(self.opts.reconcile_every):
             started = time.monotonic()
             try:
@@ -327,8 +328,12 @@ class LocalStack:
                 if not self._stopping.is_set():
                     self.log.warning("schedule %s: %s", schedule.name, exc)
                 continue
-            if invocation.ok and _idle(invocation.result):
-                continue  # nothing was due: a line every 30 s would only bury the others
+            # Nothing was due, or the same as last time (the balance): a line every 30 s would
+            # only bury the others.
+            repeated = invocation.ok and invocation.result == last
+            last = invocation.result if invocation.ok else None
+            if invocation.ok and (_idle(invocation.result) or repeated):
+                continue
             elapsed = (time.monotonic() - started) * 1000
             console = self.console
             tag = console.function_tag(schedule.function, invocation.worker)
@@ -420,11 +425,16 @@ class LocalStack:
         every = self.opts.reconcile_every
         for scheduled in self.schedules():
             when = f"every {every:g} s" if every > 0 else "disabled (RECONCILE_EVERY=0)"
-            lines.append(
+            line = (
                 f"  schedule   {scheduled.schedule.name} → {scheduled.schedule.function} {when}"
-                f"  (deployed: {scheduled.expression}); calls queried once"
-                f" {self.opts.reconcile_after} s old (deployed: ReconcileAfterSeconds)"
+                f"  (deployed: {scheduled.expression})"
             )
+            if (scheduled.schedule.input or {}).get("action") == "reconcile":
+                line += (
+                    f"; calls queried once {self.opts.reconcile_after} s old"
+                    " (deployed: ReconcileAfterSeconds)"
+                )
+            lines.append(line)
         for mapping in self.mappings:
             lines.append(f"  queue      {describe(mapping)}")
         lines.append(paint("Routes", "bold"))

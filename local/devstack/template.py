@@ -222,40 +222,56 @@ def create_tables(
 # Routes and handlers
 
 
-def http_routes(template: Template | None = None) -> list[Route]:
+def http_routes(
+    template: Template | None = None, overrides: Mapping[str, Any] | None = None
+) -> list[Route]:
     """``(method, path, function logical id, auth)`` of every HttpApi event, in template order.
 
-    ``auth`` is the route's own ``Auth.Authorizer`` if it has one, else the API's
+    ``auth`` is the route's own ``Auth.Authorizer`` if it has one, else the ``security`` of its
+    method in the API's ``DefinitionBody`` (resolved with ``overrides``, as for
+    ``function_environment``: e.g. ``{"ApiAuth": "JWT"}``), else the API's
     ``DefaultAuthorizer``, else ``"NONE"``.
     """
     template = template or load_template()
+    resolver = _Resolver(template, overrides or {})
     routes: list[Route] = []
     for logical_id, function in _resources_of_type(template, FUNCTION_TYPE).items():
         for event in (function.get("Properties", {}).get("Events") or {}).values():
             if event.get("Type") != "HttpApi":
                 continue
             props = event.get("Properties") or {}
-            auth = (props.get("Auth") or {}).get("Authorizer") or _default_authorizer(
-                template, props.get("ApiId")
+            method = str(props.get("Method", "ANY")).upper()
+            path = str(props.get("Path", "$default"))
+            auth = (
+                (props.get("Auth") or {}).get("Authorizer")
+                or _definition_authorizer(resolver, props.get("ApiId"), method, path)
+                or _default_authorizer(template, props.get("ApiId"))
             )
-            routes.append(
-                Route(
-                    method=str(props.get("Method", "ANY")).upper(),
-                    path=str(props.get("Path", "$default")),
-                    function=logical_id,
-                    auth=auth,
-                )
-            )
+            routes.append(Route(method=method, path=path, function=logical_id, auth=auth))
     return routes
 
 
-def _default_authorizer(template: Template, api_id: Any) -> str:
+def _api_auth(template: Template, api_id: Any) -> dict[str, Any]:
     if isinstance(api_id, dict) and "Ref" in api_id:
         api = template["Resources"].get(api_id["Ref"], {})
-        api_auth = api.get("Properties", {}).get("Auth") or {}
-    else:  # the implicit API SAM creates: Globals.HttpApi settings apply
-        api_auth = template.get("Globals", {}).get("HttpApi", {}).get("Auth") or {}
-    return str(api_auth.get("DefaultAuthorizer") or "NONE")
+        return api.get("Properties", {}).get("Auth") or {}
+    # The implicit API SAM creates: Globals.HttpApi settings apply.
+    return template.get("Globals", {}).get("HttpApi", {}).get("Auth") or {}
+
+
+def _definition_authorizer(resolver: _Resolver, api_id: Any, method: str, path: str) -> str:
+    """The authorizer a method's ``security`` names in the API's OpenAPI ``DefinitionBody``."""
+    if not (isinstance(api_id, dict) and "Ref" in api_id):
+        return ""
+    api = resolver.resources.get(api_id["Ref"], {})
+    paths = (api.get("Properties", {}).get("DefinitionBody") or {}).get("paths") or {}
+    name = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
+    security = resolver.resolve(((paths.get(path) or {}).get(name) or {}).get("security"))
+    return next(iter(security[0]), "") if security else ""
+
+
+def _default_authorizer(template: Template, api_id: Any) -> str:
+    return str(_api_auth(template, api_id).get("DefaultAuthorizer") or "NONE")
 
 
 def function_handler(logical_id: str, template: Template | None = None) -> tuple[Path, str, str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .rules import Rule, coerce_rule
+from .rules import Fault, Rule, coerce_rule
 from .urls import Composition
 
 #: Settings that may change while the simulator runs (``update_settings``, PATCH settings).
@@ -22,6 +22,9 @@ MUTABLE_SETTINGS: tuple[str, ...] = (
     "request_id_ttl",
     "honor_send_date",
     "scripts",
+    "balance",
+    "balance_fault",
+    "balance_response_delay",
 )
 
 #: The scripts (text to speech) the simulated account has: id → how many variables it takes.
@@ -77,6 +80,11 @@ class SimulatorConfig:
     clock_offset: float = 0.0  # start the simulator's clock this many seconds ahead
     # MakeCallTemplate_V2's scripts: id → number of variables; any other TemplateId is 104
     scripts: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SCRIPTS))
+    # GetBalance_json: what the account has left (VND), and how its answer fails (the rules'
+    # faults: http_500, garbage, disconnect; a delay past the client's timeout is a timeout).
+    balance: float = 5_000_000.0
+    balance_fault: Fault | None = None
+    balance_response_delay: float = 0.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -86,7 +94,11 @@ class SimulatorConfig:
         set_(self, "callback_composition", Composition(self.callback_composition))
         set_(self, "port", _number("port", int(self.port), integer=True))
         set_(self, "max_resends", _number("max_resends", self.max_resends, integer=True))
+        if self.balance_fault is not None:
+            set_(self, "balance_fault", Fault(self.balance_fault))
         for name in (
+            "balance",
+            "balance_response_delay",
             "callback_timeout",
             "resend_backoff",
             "queryable_after",
@@ -124,6 +136,7 @@ class SimulatorConfig:
         out = {name: getattr(self, name) for name in MUTABLE_SETTINGS}
         out["callback_composition"] = str(self.callback_composition)
         out["scripts"] = dict(self.scripts)
+        out["balance_fault"] = None if self.balance_fault is None else str(self.balance_fault)
         return out
 
 

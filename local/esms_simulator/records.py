@@ -12,6 +12,7 @@ from .rules import STATUS_API_SPELLING, Outcome, Rule
 MAKE_CALL = "MakeCallRecord_V2"
 MAKE_CALL_TEMPLATE = "MakeCallTemplate_V2"
 GET_SEND_STATUS = "GetSendStatus"
+GET_BALANCE = "GetBalance_json"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .params import QueryParams, mask_text
-from .records import GET_SEND_STATUS, MAKE_CALL, MAKE_CALL_TEMPLATE
+from .records import GET_BALANCE, GET_SEND_STATUS, MAKE_CALL, MAKE_CALL_TEMPLATE
 from .rules import Fault
 
 if TYPE_CHECKING:
@@ -27,7 +27,9 @@ log = logging.getLogger("esms_simulator")
 
 PROVIDER_PREFIX = "/MainService.svc/json"
 ADMIN_PREFIX = "/_simulator"
-_PROVIDER_APIS = {api.lower(): api for api in (MAKE_CALL, MAKE_CALL_TEMPLATE, GET_SEND_STATUS)}
+_PROVIDER_APIS = {
+    api.lower(): api for api in (MAKE_CALL, MAKE_CALL_TEMPLATE, GET_SEND_STATUS, GET_BALANCE)
+}
 _MAX_BODY = 1 << 20
 _GARBAGE = b"<html><head><title>Service Unavailable</title></head><body>Error</body></html>"
 
@@ -95,12 +97,16 @@ class _Handler(BaseHTTPRequestHandler):
             if api is None:
                 self._discard_body()
                 self._send(404, b"Endpoint not found.", "text/plain; charset=utf-8")
-            elif method != "GET":
-                # The provider serves GET only; record the attempt so tests can see it.
+            elif api == GET_BALANCE and method == "POST":
+                # The REST host's GetBalance_json takes a POST of JSON (the voice API GETs).
+                self._provider(simulator.handle_get_balance(self._read_body(), split.path))
+            elif method != ("POST" if api == GET_BALANCE else "GET"):
+                # The voice functions serve GET only, the balance POST; record the attempt.
                 self._discard_body()
                 seq = simulator.record_other(api, method, split.path, split.query)
                 text = b"Method not allowed."
-                self._send(405, text, "text/plain; charset=utf-8", {"Allow": "GET"})
+                allow = "POST" if api == GET_BALANCE else "GET"
+                self._send(405, text, "text/plain; charset=utf-8", {"Allow": allow})
                 simulator.answered(seq, 405)
             elif api in (MAKE_CALL, MAKE_CALL_TEMPLATE):
                 self._provider(simulator.handle_make_call(split.query, method, split.path, api))

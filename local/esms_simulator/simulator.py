@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -34,7 +35,14 @@ from .params import (
     parse_make_call_template,
 )
 from .presets import PRESETS, Preset, preset_rules
-from .records import GET_SEND_STATUS, MAKE_CALL, MAKE_CALL_TEMPLATE, CallRecord, ReceivedRequest
+from .records import (
+    GET_BALANCE,
+    GET_SEND_STATUS,
+    MAKE_CALL,
+    MAKE_CALL_TEMPLATE,
+    CallRecord,
+    ReceivedRequest,
+)
 from .rules import Fault, Rule, RuleBook, coerce_rule
 from .server import PROVIDER_PREFIX, SimulatorHTTPServer
 
@@ -347,6 +355,30 @@ class EsmsSimulator:
             self._set_answer(seq, "100", None)
         log.info("GetSendStatus ReferenceId=%s -> 100 SendStatus=%s", reference, body["SendStatus"])
         return ProviderAnswer(seq, body)
+
+    def handle_get_balance(self, body: bytes, path: str = "") -> ProviderAnswer:
+        """GetBalance_json: a POST of JSON credentials, answered with the configured balance
+        (101 for wrong credentials), after its configured delay or fault."""
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            payload = None
+        fields_ = payload if isinstance(payload, dict) else {}
+        params = QueryParams([(str(k), str(v)) for k, v in fields_.items()])
+        with self._lock:
+            path = path or f"{PROVIDER_PREFIX}/{GET_BALANCE}/"
+            seq = self._record(GET_BALANCE, "POST", path, "", params)
+            config = self._config
+            answer: dict[str, Any]
+            if not credentials_ok(params, config.api_key, config.secret_key):
+                self._set_answer(seq, "101", None)
+                answer = {"CodeResponse": "101", "ErrorMessage": "Authorize Failed"}
+            else:
+                self._set_answer(seq, "100", None)
+                answer = {"Balance": config.balance, "CodeResponse": "100", "UserID": 1}
+        # DEBUG: the local stack asks every few seconds.
+        log.debug("GetBalance_json -> %s", answer["CodeResponse"])
+        return ProviderAnswer(seq, answer, config.balance_response_delay, config.balance_fault)
 
     def record_other(self, api: str, method: str, path: str, query: str) -> int:
         """Record a request the provider would not serve (e.g. POST); returns its seq."""

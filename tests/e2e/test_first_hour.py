@@ -119,6 +119,12 @@ def test_idle_reconciliation_and_ordinary_reads_leave_the_terminal_quiet(
     # Then no idle run printed anything, and no library warned about empty metrics
     output = busy_stack.output()
     assert "schedule Reconcile" not in output
+    # ... and the balance check, finding the same balance every run, printed it once (and each
+    # environment its first reading), however many runs there were
+    assert output.count("schedule CheckBalance") <= 1
+    environments = int(re.search(r"CallbackFunction: up to (\d+) environment", output)[1])
+    assert output.count("esms balance") <= environments
+    assert output.count("EsmsBalance=") <= environments
     assert "reconciliation run" not in output
     assert "CallsReconciled=0" not in output
     assert "No application metrics" not in output

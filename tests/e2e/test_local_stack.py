@@ -140,30 +140,44 @@ def test_invoke_runs_the_reconcile_schedule_event_and_prints_its_summary(
     assert summary["errors"] == []
 
 
-def test_invoke_without_a_running_stack_starts_its_own_resources() -> None:
+@pytest.mark.parametrize(
+    ("event", "summary"),
+    [
+        (
+            "events/reconcile_schedule.json",
+            # nothing in its own (empty) tables to settle
+            {
+                "examined": 0,
+                "settled": 0,
+                "expired": 0,
+                "deferred": 0,
+                "stopped_early": False,
+                "errors": [],
+            },
+        ),
+        # the embedded simulator's account balance, above the default threshold
+        ("events/check_balance_schedule.json", {"balance": 5e6, "low": False, "error": None}),
+    ],
+    ids=["reconcile", "check-balance"],
+)
+def test_invoke_without_a_running_stack_starts_its_own_resources(
+    event: str, summary: dict[str, Any]
+) -> None:
     # Given no stack is running on the port invoke looks at
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
 
-    # When the reconcile event is invoked
+    # When a schedule's event is invoked
     done = subprocess.run(
-        [sys.executable, "-m", "devstack", "invoke", "CallbackFunction",
-         "events/reconcile_schedule.json"],
+        [sys.executable, "-m", "devstack", "invoke", "CallbackFunction", event],
         cwd=ROOT, env=stack_environment({"PORT": str(free_port)}), capture_output=True,
         timeout=60, check=False,
     )  # fmt: skip
 
-    # Then it ran against its own (empty) tables and printed the summary
+    # Then it ran against its own resources and printed the summary
     assert done.returncode == 0, done.stderr.decode()
-    assert json.loads(done.stdout) == {
-        "examined": 0,
-        "settled": 0,
-        "expired": 0,
-        "deferred": 0,
-        "stopped_early": False,
-        "errors": [],
-    }
+    assert json.loads(done.stdout) == summary
 
 
 def test_a_long_list_fans_out_through_the_queue_and_every_call_is_placed(

@@ -23,7 +23,7 @@ from tests.support.callbacks import (
 from tests.support.clients import dynamodb_client
 from tests.support.dynamodb_requests import counting_requests
 from tests.support.fake_esms import body_of
-from tests.support.metrics import emitted
+from tests.support.metrics import datapoints, emitted
 
 Invoke = Callable[..., dict[str, Any]]
 
@@ -374,3 +374,24 @@ def test_one_write_request_per_callback(invoke_callback: Invoke, placed: dict[st
         counts.append((requests.writes, requests.reads))
     # Then each in-order callback and each duplicate costs one write request and no read
     assert counts == [(1, 0)] * 6
+
+
+def test_the_final_callback_publishes_the_outcome_and_the_time_since_placement(
+    invoke_callback: Invoke, placed: dict[str, str], capsys
+) -> None:
+    # Given a placed call, when its callbacks come: ringing, then answered, then that again
+    ringing = appended(placed["callback_url"], report_query(placed["sms_id"], send_status=2))
+    final = appended(placed["callback_url"], report_query(placed["sms_id"]))
+    capsys.readouterr()
+    for url in (ringing, final, final):
+        assert invoke_callback(callback_event(url))["statusCode"] == 200
+
+    # Then the outcome is counted once, split by outcome, with one time since placement
+    points = datapoints(capsys.readouterr().out)
+    finished = [p for p in points if p.name == "CallsFinished"]
+    assert [(p.dimensions, p.values) for p in finished] == [
+        ({"service": "esms-calls", "outcome": "ANSWERED"}, [1.0])
+    ]
+    (time_to_final,) = [p for p in points if p.name == "TimeToFinalStatus"]
+    assert time_to_final.unit == "Seconds" and time_to_final.dimensions == {"service": "esms-calls"}
+    assert len(time_to_final.values) == 1 and 0 <= time_to_final.values[0] < 3600

@@ -18,7 +18,7 @@ from tests.support.dynamodb_requests import counting_requests
 from tests.support.events import load_event
 from tests.support.fake_esms import body_of, raises
 from tests.support.lambda_context import FakeLambdaContext
-from tests.support.metrics import emitted
+from tests.support.metrics import datapoints, emitted
 
 Invoke = Callable[..., dict[str, Any]]
 
@@ -215,3 +215,24 @@ def test_a_run_stops_before_its_time_runs_out(
     # Then it stops cleanly, having asked the provider nothing
     assert summary["stopped_early"] is True and summary["examined"] == 0
     assert len(esms.requests) == 3
+
+
+def test_a_call_settled_from_the_status_query_publishes_its_outcome_and_time_since_placement(
+    invoke_calls: Invoke, invoke_callback: Invoke, esms, due_at_once, tables, capsys
+) -> None:
+    # Given a call placed ten minutes ago that heard nothing, and a provider that knows it ended
+    [call] = place(invoke_calls, esms)
+    age(tables, call["call_id"], timedelta(minutes=10))
+    esms.then(send_status(call["sms_id"], 5, call_status="NO ANSWER"))
+    capsys.readouterr()
+
+    # When the reconciliation settles it
+    assert reconcile(invoke_callback)["settled"] == 1
+
+    # Then its outcome is counted, and its time since placement is the ten minutes and more
+    points = datapoints(capsys.readouterr().out)
+    assert [(p.dimensions["outcome"], p.values) for p in points if p.name == "CallsFinished"] == [
+        ("NO_ANSWER", [1.0])
+    ]
+    [time_to_final] = [p.values for p in points if p.name == "TimeToFinalStatus"]
+    assert len(time_to_final) == 1 and time_to_final[0] >= 600

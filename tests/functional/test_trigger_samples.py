@@ -41,6 +41,7 @@ def test_the_queue_sample_places_its_call(invoke_calls, esms: FakeEsms) -> None:
     "event",
     [
         {"action": "reconcile"},  # CallbackFunction's, not this one's
+        {"action": "check_balance"},
         {"Records": [{"eventSource": "aws:dynamodb"}]},
         [],
     ],

@@ -858,3 +858,41 @@ def test_cli_serves_standalone_and_never_logs_credentials(
     assert process.returncode == 0
     assert "MakeCallRecord_V2" in log and "SMSID=" in log
     assert API_KEY not in log and SECRET_KEY not in log
+
+
+def test_get_balance_answers_the_configured_balance_to_a_json_post(
+    sim: EsmsSimulator, client: httpx.Client
+) -> None:
+    # Given a balance set through the admin API
+    changed = client.patch(f"{sim.url}/_simulator/settings", json={"balance": 123456.5})
+    assert changed.json()["balance"] == 123456.5
+    url = f"{sim.base_url}/GetBalance_json/"
+
+    # When a client posts its credentials, right and wrong, or tries a GET
+    ok = client.post(url, json={"ApiKey": API_KEY, "SecretKey": SECRET_KEY})
+    wrong = client.post(url, json={"ApiKey": API_KEY, "SecretKey": "nope"})
+    get = client.get(url, params={"ApiKey": API_KEY, "SecretKey": SECRET_KEY})
+
+    # Then the provider's answers: the balance, 101, and POST only
+    assert ok.json() == {"Balance": 123456.5, "CodeResponse": "100", "UserID": 1}
+    assert wrong.json()["CodeResponse"] == "101"
+    assert (get.status_code, get.headers["Allow"]) == (405, "POST")
+    # ... and the recorded requests hold no credential
+    recorded = sim.requests("GetBalance_json")
+    assert [r.code for r in recorded if r.method == "POST"] == ["100", "101"]
+    assert SECRET_KEY not in repr(recorded)
+
+
+def test_get_balance_fails_as_configured(sim: EsmsSimulator, client: httpx.Client) -> None:
+    # Given the balance answer set to fail with a server error
+    client.patch(f"{sim.url}/_simulator/settings", json={"balance_fault": "http_500"})
+
+    # When a client asks
+    answer = client.post(
+        f"{sim.base_url}/GetBalance_json/", json={"ApiKey": API_KEY, "SecretKey": SECRET_KEY}
+    )
+
+    # Then it gets a 500, and an unknown fault name is refused
+    assert answer.status_code == 500
+    refused = client.patch(f"{sim.url}/_simulator/settings", json={"balance_fault": "fire"})
+    assert refused.status_code == 400

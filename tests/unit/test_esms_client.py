@@ -3,12 +3,14 @@ every CodeResult typed, faults reported without URL or credentials."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from esms_calls.domain.calls import CallSpec
-from esms_calls.domain.provider import Accepted, RefusalKind, Refused, SendStatus
+from esms_calls.domain.provider import Accepted, Balance, RefusalKind, Refused, SendStatus
 from esms_calls.errors import ProviderTimeout, ProviderUnavailable
 from esms_calls.esms.client import EsmsClient
 from esms_calls.esms.models import EsmsCredentials
@@ -168,3 +170,62 @@ def test_send_status_not_known_yet_is_105() -> None:
     )
     answer = client_for(fake).get_send_status("x")
     assert isinstance(answer, Refused) and answer.kind is RefusalKind.NOT_FOUND_YET
+
+
+BALANCE_URL = "https://rest.esms.test/MainService.svc/json/GetBalance_json/"
+
+
+def balance_client(answer: httpx.Response, seen: list[httpx.Request]) -> EsmsClient:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer
+
+    return EsmsClient(
+        "https://voiceapi.test/MainService.svc/json",
+        lambda: CREDS,
+        connect_timeout=1,
+        read_timeout=2,
+        transport=httpx.MockTransport(handle),
+        balance_url=BALANCE_URL,
+    )
+
+
+def test_the_balance_is_a_json_post_to_the_rest_host_with_the_credentials_in_its_body() -> None:
+    # Given the provider's documented answer
+    seen: list[httpx.Request] = []
+    answer = httpx.Response(200, json={"Balance": 8_450_000, "CodeResponse": "100", "UserID": 42})
+
+    # When the client asks for the balance
+    balance = balance_client(answer, seen).get_balance()
+
+    # Then it POSTed JSON to GetBalance_json on the REST host, the credentials in the body only
+    assert balance == Balance(amount=8_450_000.0, user_id="42")
+    (request,) = seen
+    assert (request.method, str(request.url)) == ("POST", BALANCE_URL)
+    assert json.loads(request.content) == {"ApiKey": "KEY-123", "SecretKey": "SECRET-456"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            httpx.Response(200, json={"CodeResponse": "101", "ErrorMessage": "Authorize Failed"}),
+            "101",
+        ),
+        (httpx.Response(200, json={"CodeResponse": "100"}), ProviderUnavailable),
+        (httpx.Response(200, json={"CodeResponse": "100", "Balance": "lots"}), ProviderUnavailable),
+        (httpx.Response(502, text="Bad Gateway"), ProviderUnavailable),
+    ],
+    ids=["refused", "no-balance", "not-a-number", "5xx"],
+)
+def test_a_balance_answer_without_a_balance_is_a_refusal_or_a_provider_error(
+    answer: httpx.Response, expected: str | type[Exception]
+) -> None:
+    client = balance_client(answer, [])
+    if isinstance(expected, str):
+        refused = client.get_balance()
+        assert isinstance(refused, Refused) and refused.code == expected
+        assert refused.kind is RefusalKind.ACCOUNT
+    else:
+        with pytest.raises(expected):
+            client.get_balance()

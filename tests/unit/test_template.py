@@ -160,7 +160,29 @@ def test_calls_routes_need_iam_and_the_callback_route_authenticates_itself(
         "NONE",
     )
     api_auth = template["Resources"]["HttpApi"]["Properties"]["Auth"]
+    # A route the DefinitionBody forgets still needs a signature, whatever ApiAuth says.
     assert api_auth == {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
+
+    # With ApiAuth JWT, the same routes take a bearer token; the callback still its own token
+    jwt_routes = {
+        (route.method, route.path): route.auth
+        for route in http_routes(template, {"ApiAuth": "JWT"})
+    }
+    assert {jwt_routes[route] for route in calls_routes} == {"CallsJwt"}
+    assert jwt_routes[("GET", "/callbacks/esms/{call_id}/{token}")] == "NONE"
+
+
+def test_a_jwt_api_needs_its_issuer_and_audience(template: dict[str, Any]) -> None:
+    rule = template["Rules"]["JwtNeedsIssuerAndAudience"]
+    assert resolve(rule["RuleCondition"], {"ApiAuth": "JWT"}, template) is True
+    assert resolve(rule["RuleCondition"], {}, template) is False
+    issuer, audience = (a["Assert"] for a in rule["Assertions"])
+    configured = {"ApiAuth": "JWT", "JwtIssuer": ISSUER, "JwtAudience": ["client-1"]}
+    assert resolve([issuer, audience], configured, template) == [True, True]
+    assert resolve([issuer, audience], {"ApiAuth": "JWT", "JwtAudience": NO_LIST}, template) == [
+        False,
+        False,
+    ]
 
 
 def test_api_access_logs_never_contain_the_callback_path_with_its_token(
@@ -174,11 +196,12 @@ def test_api_access_logs_never_contain_the_callback_path_with_its_token(
 
 def test_reconciliation_runs_on_the_configured_schedule(template: dict[str, Any]) -> None:
     events = template["Resources"]["CallbackFunction"]["Properties"]["Events"]
-    schedules = [event for event in events.values() if event["Type"] == "ScheduleV2"]
+    schedules = {name for name, event in events.items() if event["Type"] == "ScheduleV2"}
+    reconcile = events["Reconcile"]["Properties"]
 
-    assert len(schedules) == 1
-    assert schedules[0]["Properties"]["ScheduleExpression"] == {"Ref": "ReconcileSchedule"}
-    assert schedules[0]["Properties"]["Input"] == '{"action": "reconcile"}'
+    assert schedules == {"Reconcile", "CheckBalance"}
+    assert reconcile["ScheduleExpression"] == {"Ref": "ReconcileSchedule"}
+    assert reconcile["Input"] == '{"action": "reconcile"}'
     assert template["Parameters"]["ReconcileSchedule"]["Default"] == "rate(5 minutes)"
 
 
@@ -718,6 +741,30 @@ def test_the_reconcile_schedule_has_its_own_role_that_may_only_invoke_callback_f
     ]
 
 
+def test_the_balance_watch_runs_on_its_schedule_and_is_not_retried(
+    template: dict[str, Any],
+) -> None:
+    # Given the callback function's scheduled events
+    events = template["Resources"]["CallbackFunction"]["Properties"]["Events"]
+    check = events["CheckBalance"]["Properties"]
+
+    # Then the balance check runs on BalanceCheckSchedule, is told apart by its input, and a
+    # failed run waits for the next one
+    assert events["CheckBalance"]["Type"] == "ScheduleV2"
+    assert check["ScheduleExpression"] == {"Ref": "BalanceCheckSchedule"}
+    assert json.loads(check["Input"]) == {"action": "check_balance"}
+    assert check["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    # ... and the alarm compares the published balance with the deployment's threshold
+    alarm = template["Resources"]["LowBalanceAlarm"]["Properties"]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        {"Ref": "LowBalanceThreshold"},
+        "LessThanThreshold",
+    )
+    callback = function_environment("CallbackFunction", RESOLUTION, template)
+    assert callback["ESMS_BALANCE_URL"].endswith("/GetBalance_json/")
+    assert callback["LOW_BALANCE_THRESHOLD"] == "100000"
+
+
 def test_callback_function_knows_the_base_path_and_the_reconciliation_limit(
     template: dict[str, Any],
 ) -> None:
@@ -814,7 +861,9 @@ def test_every_function_has_error_and_throttle_alarms(
     assert {"Ref": function_id} in functions
 
 
-@pytest.mark.parametrize("metric", ["CallbacksNotStored", "ReconcileBacklog"])
+@pytest.mark.parametrize(
+    "metric", ["CallbacksNotStored", "ReconcileBacklog", "EsmsBalance", "BalanceCheckFailed"]
+)
 def test_the_services_own_metrics_that_need_a_person_have_alarms(
     template: dict[str, Any], metric: str
 ) -> None:
@@ -890,7 +939,11 @@ def generated() -> dict[str, Any]:
 def test_every_schedule_is_named_from_the_stack(generated: dict[str, Any]) -> None:
     schedules = resources(generated, "AWS::Scheduler::Schedule")
 
-    assert set(schedules) == {"CallbackFunctionReconcile", "ExampleCallsSchedule"}
+    assert set(schedules) == {
+        "CallbackFunctionReconcile",
+        "CallbackFunctionCheckBalance",
+        "ExampleCallsSchedule",
+    }
     for logical_id, schedule in schedules.items():
         name = schedule["Properties"].get("Name")
         assert isinstance(name, dict), f"{logical_id}: SAM would name it after the logical id"
@@ -934,6 +987,90 @@ def test_reconciliation_runs_are_not_retried_by_lambda(generated: dict[str, Any]
     }
     assert configs["CallbackFunction"]["MaximumRetryAttempts"] == 0
     assert configs["CallsFunction"]["MaximumRetryAttempts"] == 2
+
+
+ISSUER = "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_Example"
+CALLBACK_ROUTE = ("GET", "/callbacks/esms/{call_id}/{token}")
+READ, WRITE = "calls/read", "calls/write"
+# What a caller needs on each route with ApiAuth JWT (ANY answers 405: either scope reaches it).
+JWT_SCOPES = {
+    ("POST", "/calls"): [WRITE],
+    ("GET", "/calls"): [READ],
+    ("GET", "/calls/{call_id}"): [READ],
+    ("POST", "/batches"): [WRITE],
+    ("GET", "/batches/{batch_id}"): [READ],
+    ("GET", "/batches/{batch_id}/calls"): [READ],
+    ("PUT", "/do-not-call/{phone}"): [WRITE],
+    ("GET", "/do-not-call/{phone}"): [READ],
+    ("DELETE", "/do-not-call/{phone}"): [WRITE],
+    **{
+        ("ANY", path): [READ, WRITE]
+        for path in (
+            "/calls",
+            "/calls/{call_id}",
+            "/batches",
+            "/batches/{batch_id}",
+            "/batches/{batch_id}/calls",
+            "/do-not-call/{phone}",
+        )
+    },
+}
+
+
+def deployed_routes(generated: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The API's OpenAPI body as CloudFormation would import it with these parameter values:
+    ``{"routes": {(method, path): security}, "schemes": securitySchemes}``."""
+    (api,) = resources(generated, "AWS::ApiGatewayV2::Api").values()
+    body = api["Properties"]["Body"]
+    routes = {
+        (
+            "ANY" if method == "x-amazon-apigateway-any-method" else method.upper(),
+            path,
+        ): resolve(operation.get("security"), values, generated)
+        for path, operations in body["paths"].items()
+        for method, operation in operations.items()
+    }
+    schemes = resolve(body["components"]["securitySchemes"], values, generated)
+    return {"routes": routes, "schemes": schemes}
+
+
+def test_by_default_every_calls_route_needs_a_signature_and_the_callback_none(
+    generated: dict[str, Any],
+) -> None:
+    # Given the default ApiAuth (IAM), when CloudFormation imports the API
+    api = deployed_routes(generated, {})
+
+    # Then every calls, batches and do-not-call route takes SigV4 only, the callback anyone
+    assert set(api["routes"]) == {*JWT_SCOPES, CALLBACK_ROUTE}
+    for route in JWT_SCOPES:
+        assert api["routes"][route] == [{"AWS_IAM": []}], route
+    assert api["routes"][CALLBACK_ROUTE] == [{"NONE": []}]
+    # ... and no JWT authorizer exists (without an issuer it could not deploy)
+    assert set(api["schemes"]) == {"AWS_IAM"}
+    assert api["schemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+
+
+def test_with_jwt_every_calls_route_needs_a_token_with_its_scope(
+    generated: dict[str, Any],
+) -> None:
+    # Given ApiAuth JWT with a Cognito issuer and an app client
+    values = {"ApiAuth": "JWT", "JwtIssuer": ISSUER, "JwtAudience": ["client-1", "client-2"]}
+
+    # When CloudFormation imports the API
+    api = deployed_routes(generated, values)
+
+    # Then writes need calls/write, reads calls/read, the callback still no authorizer
+    assert set(api["routes"]) == {*JWT_SCOPES, CALLBACK_ROUTE}
+    for route, scopes in JWT_SCOPES.items():
+        assert api["routes"][route] == [{"CallsJwt": scopes}], route
+    assert api["routes"][CALLBACK_ROUTE] == [{"NONE": []}]
+    # ... checked by a JWT authorizer on the bearer token, for this issuer and these audiences
+    authorizer = api["schemes"]["CallsJwt"]["x-amazon-apigateway-authorizer"]
+    assert authorizer == {
+        "type": "jwt",
+        "identitySource": "$request.header.Authorization",
+        "jwtConfiguration": {"issuer": ISSUER, "audience": ["client-1", "client-2"]},
+    }
 
 
 def reserved_concurrency(
@@ -991,6 +1128,7 @@ def test_every_scheduler_role_trusts_scheduler_for_this_account_only(
 # name the service takes.
 NAME_PROPERTY = {
     "AWS::CloudWatch::Alarm": ("AlarmName", 255),
+    "AWS::CloudWatch::Dashboard": ("DashboardName", 255),
     "AWS::DynamoDB::Table": ("TableName", 255),
     "AWS::Events::EventBus": ("Name", 256),
     "AWS::Events::Rule": ("Name", 64),

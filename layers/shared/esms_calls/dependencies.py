@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from esms_calls.storage.parameters import ParameterReader, SecretsReader
     from esms_calls.storage.reports import ReportsRepository
     from esms_calls.usecases.calling_rules import CallingRules
+    from esms_calls.usecases.check_balance import CheckBalance
     from esms_calls.usecases.do_not_call import DoNotCallList
     from esms_calls.usecases.get_batch import GetBatch
     from esms_calls.usecases.get_call import GetCall
@@ -206,6 +207,7 @@ class Dependencies:
             read_timeout=settings.esms_read_timeout_seconds,
             connect_retries=settings.esms_connect_retries,
             transport=self._esms_transport,
+            balance_url=settings.esms_balance_url,
         )
 
     # -- Use cases ---------------------------------------------------------------------------
@@ -226,6 +228,15 @@ class Dependencies:
                 calls_per_number=settings.advertising_calls_per_number,
                 list_applies_to_service_calls=settings.do_not_call_service_calls,
             ),
+        )
+
+    @cached_property
+    def check_balance(self) -> CheckBalance:
+        from esms_calls.usecases.check_balance import CheckBalance
+
+        return CheckBalance(
+            provider=lambda: self.esms_client,
+            low_threshold=self.settings.low_balance_threshold,
         )
 
     @cached_property

@@ -27,6 +27,21 @@ def count(name: str, value: int = 1) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+def gauge(name: str, value: float) -> None:
+    """A level (not a count) read at one moment, e.g. the account's balance."""
+    metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
+
+
+def call_finished(outcome: str, seconds_since_placed: float) -> None:
+    """A report (callback or status query) settled a call: its outcome, and the time from its
+    placement. Calls that nothing settled (EXPIRED at the horizon) are left out of the time:
+    theirs is the horizon's."""
+    metrics.add_metric(
+        name="TimeToFinalStatus", unit=MetricUnit.Seconds, value=seconds_since_placed
+    )
+    count_by("CallsFinished", "outcome", outcome)
+
+
 def count_by(name: str, dimension: str, dimension_value: str) -> None:
     """A count split by one dimension, flushed on its own so it does not tag the other metrics."""
     with single_metric(

@@ -29,6 +29,11 @@ class Settings(BaseModel):
     calls_table_name: str = Field(min_length=3)
     dedupe_table_name: str = Field(min_length=3)
     esms_base_url: str = Field(pattern=r"^https?://")
+    # GetBalance_json, on the provider's REST host (not the voice one); the balance watch.
+    esms_balance_url: str = Field(
+        default="https://rest.esms.vn/MainService.svc/json/GetBalance_json/", pattern=r"^https?://"
+    )
+    low_balance_threshold: float = Field(default=100_000, ge=0)  # VND; under it: a warning
 
     esms_credentials_secret: str | None = None
     esms_api_key: SecretStr | None = None

@@ -15,7 +15,9 @@ TITLE = "eSMS voice calls"
 VERSION = "1.0.0"
 DESCRIPTION = (
     "Place automated voice calls through eSMS.vn and follow what became of each. Deployed, every "
-    "route requires AWS IAM (SigV4) authorization. Errors are RFC 9457 problem details."
+    "route requires AWS IAM (SigV4) authorization, or with the ApiAuth JWT deployment a bearer "
+    "token with scope calls/write (POST, PUT, DELETE) or calls/read (GET). Errors are RFC 9457 "
+    "problem details."
 )
 # Powertools documents a generic 422 on every validated route; GET never sends one.
 _UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")

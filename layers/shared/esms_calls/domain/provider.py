@@ -78,3 +78,15 @@ class SendStatus(BaseModel):
 
 
 SendStatusAnswer = SendStatus | Refused
+
+
+class Balance(BaseModel):
+    """GetBalance_json's answer: what the account has left, in VND."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: float
+    user_id: str = ""
+
+
+BalanceAnswer = Balance | Refused

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from urllib.parse import parse_qsl
@@ -66,6 +67,18 @@ class Recorded:
 
     stored: Stored
     opt_out: OptOutKey | None = None
+    # When the write moved the call into a final status: the call's outcome, and when it was
+    # placed (its record's created_at), for the time from placement to the final status.
+    finished: Finished | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    outcome: CallOutcome
+    placed_at: datetime
+
+    def seconds_since_placed(self, now: datetime) -> float:
+        return max(0.0, (now - self.placed_at).total_seconds())
 
 
 class ReportSource(StrEnum):

@@ -26,6 +26,8 @@ from esms_calls.domain.provider import (
     ACCEPTED,
     MAX_QUERY_LENGTH,
     Accepted,
+    Balance,
+    BalanceAnswer,
     MakeCallAnswer,
     Refused,
     SendStatus,
@@ -57,8 +59,11 @@ class EsmsClient:
         read_timeout: float,
         connect_retries: int = 2,
         transport: httpx.BaseTransport | None = None,
+        balance_url: str | None = None,
     ) -> None:
         self._credentials = credentials
+        # GetBalance_json lives on another host (rest.esms.vn) than the voice functions.
+        self._balance_url = balance_url
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         # httpx's transport retries only failures to connect (refused, DNS, connect timeout), with
@@ -115,13 +120,31 @@ class EsmsClient:
             sent_result=_optional_int(body.get("SentResult")),
         )
 
+    def get_balance(self, *, time_budget: float | None = None) -> BalanceAnswer:
+        """The account's balance (GetBalance_json: a POST with the credentials as JSON)."""
+        if not self._balance_url:
+            raise ValueError("the client was built without a balance_url")
+        body = self._send("POST", self._balance_url, time_budget, json=self._with_credentials({}))
+        code = _code(body, "CodeResponse")
+        if code != ACCEPTED:
+            return self._refused(code, body)
+        try:
+            amount = float(body["Balance"])
+        except (KeyError, TypeError, ValueError):
+            raise ProviderUnavailable("the provider's balance answer has no number") from None
+        return Balance(amount=amount, user_id=str(body.get("UserID") or ""))
+
     def close(self) -> None:
         self._http.close()
 
     def _get(
         self, path: str, query: Mapping[str, str], time_budget: float | None
     ) -> dict[str, Any]:
-        full_query = self._with_credentials(query)
+        return self._send("GET", path, time_budget, params=self._with_credentials(query))
+
+    def _send(
+        self, method: str, url: str, time_budget: float | None, **content: Any
+    ) -> dict[str, Any]:
         read = (
             self._read_timeout
             if time_budget is None
@@ -129,7 +152,7 @@ class EsmsClient:
         )
         timeout = httpx.Timeout(read, connect=min(self._connect_timeout, read))
         try:
-            response = self._http.get(path, params=full_query, timeout=timeout)
+            response = self._http.request(method, url, timeout=timeout, **content)
         except httpx.ConnectTimeout:
             raise ProviderUnavailable("could not connect to the provider in time") from None
         except httpx.TimeoutException:

@@ -12,8 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from esms_calls.domain.calls import CallOutcome, CallResult, CallStatus
-from esms_calls.domain.reports import OptOutKey, Recorded, Report, ReportSource, Stored
-from esms_calls.domain.times import iso
+from esms_calls.domain.reports import (
+    Finished,
+    OptOutKey,
+    Recorded,
+    Report,
+    ReportSource,
+    Stored,
+)
+from esms_calls.domain.times import iso, parse_iso
 from esms_calls.storage import items
 from esms_calls.storage.dynamodb import Table
 
@@ -28,13 +35,19 @@ class ReportsRepository:
         self._table = calls
 
     def record(self, call_id: str, report: Report, now: datetime) -> Recorded:
-        # A key pressed: the write hands back the record too (its number and opt_out_key).
-        write = _Write(self._table, call_id, returning=report.key_pressed is not None)
+        # A key pressed: the write hands back the record too (its number and opt_out_key); a
+        # final status: its created_at (the time to the final status).
+        final = report.status is not None and report.status.is_final
+        write = _Write(self._table, call_id, returning=report.key_pressed is not None or final)
         stored = self._record(write, call_id, report, now)
         item = write.item
-        if stored is Stored.ORPHAN or not item.get("opt_out_key"):
-            return Recorded(stored)
-        return Recorded(stored, OptOutKey(phone=item["phone"], key=item["opt_out_key"]))
+        finished = None
+        if final and stored is Stored.APPLIED and report.result and item.get("created_at"):
+            finished = Finished(report.result.call_status, parse_iso(item["created_at"]))
+        if stored is Stored.ORPHAN or report.key_pressed is None or not item.get("opt_out_key"):
+            return Recorded(stored, finished=finished)
+        opt_out = OptOutKey(phone=item["phone"], key=item["opt_out_key"])
+        return Recorded(stored, opt_out, finished=finished)
 
     def _record(self, write: _Write, call_id: str, report: Report, now: datetime) -> Stored:
         digest = report.digest

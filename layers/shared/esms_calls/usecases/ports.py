@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from esms_calls.domain.listing import CallIndex, IndexedCall, Position, Window
     from esms_calls.domain.orders import CallOrder
     from esms_calls.domain.placement import PlaceCallCommand, PlaceCallOutcome
-    from esms_calls.domain.provider import MakeCallAnswer, SendStatusAnswer
+    from esms_calls.domain.provider import BalanceAnswer, MakeCallAnswer, SendStatusAnswer
     from esms_calls.domain.reports import Recorded, Report
 
 Clock = Callable[[], datetime]
@@ -140,6 +140,12 @@ class StatusSource(Protocol):
     def get_send_status(
         self, sms_id: str, *, time_budget: float | None = None
     ) -> SendStatusAnswer: ...
+
+
+class BalanceSource(Protocol):
+    """The provider's balance query."""
+
+    def get_balance(self, *, time_budget: float | None = None) -> BalanceAnswer: ...
 
 
 class PlacementGuard(Protocol):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from esms_calls.domain.reports import Stored, parse_report, query_values
 from esms_calls.domain.signing import token_is_valid
 from esms_calls.errors import CallbackForbidden, StorageUnavailable
-from esms_calls.observability import count, logger
+from esms_calls.observability import call_finished, count, logger
 from esms_calls.usecases.do_not_call import DoNotCallList
 from esms_calls.usecases.ports import Clock, ReportStore, utc_now
 
@@ -57,6 +57,8 @@ class ReceiveCallback:
             raise
         stored = recorded.stored
         count(_METRIC[stored])
+        if recorded.finished is not None:
+            call_finished(recorded.finished.outcome, recorded.finished.seconds_since_placed(now))
         if report.is_odd:
             count("CallbacksOddValues")
         logger.info(

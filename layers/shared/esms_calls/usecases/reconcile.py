@@ -12,7 +12,7 @@ from esms_calls.domain.calls import OpenCall
 from esms_calls.domain.provider import RefusalKind, Refused, SendStatus
 from esms_calls.domain.reports import ReportSource, Stored, parse_report
 from esms_calls.errors import ProviderError
-from esms_calls.observability import count, logger
+from esms_calls.observability import call_finished, count, logger
 from esms_calls.usecases.do_not_call import DoNotCallList
 from esms_calls.usecases.ports import Clock, OpenCallStore, ReportStore, StatusSource, utc_now
 
@@ -113,6 +113,8 @@ class Reconcile:
         recorded = self._reports.record(call.call_id, report, now)
         # A call whose callbacks were all lost: its key press comes with the status answer.
         self._opt_outs.on_report(call.call_id, report, recorded, now)
+        if recorded.finished is not None:
+            call_finished(recorded.finished.outcome, recorded.finished.seconds_since_placed(now))
         return (
             recorded.stored is Stored.APPLIED
             and report.status is not None
