@@ -171,5 +171,9 @@ def test_an_unchanged_balance_is_published_every_run_but_logged_at_info_once(
         [900_000.0],
         [850_000.0],
     ]
-    infos = [r["balance"] for r in records(log_lines) if r["message"] == "esms balance"]
+    infos = [
+        r["balance"]
+        for r in records(log_lines)
+        if r["message"] == "esms balance" and r["level"] == "INFO"
+    ]
     assert infos == [900_000.0, 850_000.0]
