@@ -269,6 +269,34 @@ def test_the_do_not_call_routes_refuse_what_is_not_a_number_or_a_method_they_ser
     assert answer["statusCode"] == 405 and answer["headers"]["Allow"] == "DELETE, GET, PUT"
 
 
+def test_a_number_sent_percent_encoded_is_the_same_entry_and_a_form_body_is_refused(
+    invoke_calls: Invoke, esms: FakeEsms
+) -> None:
+    # Given a number listed in its national form
+    phone = new_phone()
+    assert invoke_calls(do_not_call("PUT", phone, {}))["statusCode"] == 201
+    # When a client asks for it as +84…, percent-encoded in the path as clients send it
+    encoded = f"%2B84{phone[1:]}"
+    found = invoke_calls(do_not_call("GET", encoded))
+    # Then it is the same entry
+    assert found["statusCode"] == 200, found["body"]
+    # When a PUT comes as a form (curl -d without a Content-Type)
+    form = events.http_event(
+        "PUT",
+        f"/do-not-call/{phone}",
+        route_key="PUT /do-not-call/{phone}",
+        body={"reason": "x"},
+        headers={"content-type": "multipart/form-data"},
+        path_parameters={"phone": phone},
+    )
+    answer = invoke_calls(form)
+    # Then it is a clean 415 problem, as for POST /calls
+    assert (answer["statusCode"], body_of(answer)["type"]) == (
+        415,
+        PROBLEM + "unsupported-media-type",
+    )
+
+
 def test_the_list_stops_service_calls_when_the_deployment_says_so(
     invoke_calls: Invoke, esms: FakeEsms, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,6 +32,8 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH_BODY_BYTES = 5 * 1024 * 1024
 _BODY_LIMITS = {"/batches": MAX_BATCH_BODY_BYTES}
 _FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The methods whose routes take a JSON body (POST /calls, /batches; PUT /do-not-call/{phone}).
+_METHODS_WITH_BODY = ("POST", "PUT")
 # The methods each path serves, for the 405 of the template's `ANY` routes.
 _METHODS_OF_PATH = {
     "/calls": ("GET", "POST"),
@@ -147,9 +149,9 @@ def _refuse_before_parsing(event: dict[str, Any]) -> Response[str] | None:
     body = _body_text(event)
     if isinstance(body, Response):
         return body
-    if event.get("requestContext", {}).get("http", {}).get("method") != "POST":
+    if event.get("requestContext", {}).get("http", {}).get("method") not in _METHODS_WITH_BODY:
         return None
-    return _refuse_post_body(event, body)
+    return _refuse_body(event, body)
 
 
 def _body_text(event: dict[str, Any]) -> str | Response[str]:
@@ -174,7 +176,7 @@ def _body_text(event: dict[str, Any]) -> str | Response[str]:
         return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is not UTF-8")
 
 
-def _refuse_post_body(event: dict[str, Any], body: str) -> Response[str] | None:
+def _refuse_body(event: dict[str, Any], body: str) -> Response[str] | None:
     content_type = (event.get("headers") or {}).get("content-type", "").lower()
     if content_type.startswith(_FORM_CONTENT_TYPES):
         # Powertools would parse a form and report the whole body as one unknown field; the
@@ -182,7 +184,7 @@ def _refuse_post_body(event: dict[str, Any], body: str) -> Response[str] | None:
         return problems.problem(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
-            "send the call as JSON with Content-Type: application/json",
+            "send the body as JSON with Content-Type: application/json",
         )
     if not body.strip():
         return problems.problem(HTTPStatus.BAD_REQUEST, "malformed-json", "the body is empty")

@@ -17,8 +17,11 @@ from esms_calls.domain.calling_rules import DoNotCallEntry
 from esms_calls.domain.phone import PHONE_PATTERN
 from esms_calls.requests.do_not_call import DoNotCallRequest, listed_phone
 
-# The number in any spelling a call takes (documented; listed_phone normalises it).
-PhoneParam = Annotated[str, Path(pattern=PHONE_PATTERN, description="a Vietnamese number")]
+# The number in any spelling a call takes. Documented by its pattern, checked by listed_phone
+# once percent-decoded: Powertools would match the pattern against the path's encoded text.
+PhoneParam = Annotated[
+    str, Path(description="a Vietnamese number", json_schema_extra={"pattern": PHONE_PATTERN})
+]
 
 
 @app.put(

@@ -159,7 +159,7 @@ def _unsupported_media_type(_exc: Exception) -> Response[str]:
     return problem(
         HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
-        "send the call as JSON with Content-Type: application/json",
+        "send the body as JSON with Content-Type: application/json",
     )
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-_SEPARATORS = re.compile(r"[\s.\-()]")
+# ASCII white space spelled out, not `\s`: Python's `\s` also takes \x1c-\x1f, which the Rust
+# regex pydantic validates the document's pattern with does not (the two would disagree).
+_SEPARATOR_CLASS = r"[ \t\n\r\f\v.()-]"
+_SEPARATORS = re.compile(_SEPARATOR_CLASS)
 # Mobile: 0 + 3/5/7/8/9 + 8 digits. Landline: 02 + 9 digits (area code and subscriber). ASCII
 # digits only: the provider takes no other.
 _NATIONAL = re.compile(r"^0(?:[35789][0-9]{8}|2[0-9]{9})$")
@@ -12,7 +15,7 @@ _NATIONAL = re.compile(r"^0(?:[35789][0-9]{8}|2[0-9]{9})$")
 
 def _spelled(*pieces: str) -> str:
     """Each piece preceded by any run of separators (spaces, dots, dashes, parentheses)."""
-    return "".join(rf"[\s.()-]*{piece}" for piece in pieces)
+    return "".join(f"{_SEPARATOR_CLASS}*{piece}" for piece in pieces)
 
 
 # Exactly the texts normalise_phone accepts, as one regular expression (the OpenAPI document's
@@ -25,7 +28,7 @@ _PREFIXES = (
 )
 _MOBILE = _spelled("[35789]") + f"(?:{_spelled('[0-9]')}){{8}}"
 _LANDLINE = _spelled("2") + f"(?:{_spelled('[0-9]')}){{9}}"
-PHONE_PATTERN = f"^(?:{'|'.join(_PREFIXES)})(?:{_MOBILE}|{_LANDLINE})[\\s.()-]*$"
+PHONE_PATTERN = f"^(?:{'|'.join(_PREFIXES)})(?:{_MOBILE}|{_LANDLINE}){_SEPARATOR_CLASS}*$"
 
 
 class InvalidPhoneNumber(ValueError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from esms_calls.domain.phone import normalise_phone
@@ -18,8 +20,9 @@ class DoNotCallRequest(BaseModel):
 
 
 def listed_phone(text: str) -> str:
-    """The national form of the path's number; 422 for anything that is not one."""
+    """The national form of the path's number; 422 for anything that is not one. The path comes
+    as sent (`rawPath`, which Powertools does not decode): `%2B84…` and `%2084` are decoded here."""
     try:
-        return normalise_phone(text)
+        return normalise_phone(unquote(text))
     except ValueError:
         raise InvalidCallRequest("phone", PHONE_MESSAGE) from None
