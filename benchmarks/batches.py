@@ -69,6 +69,19 @@ def index_writes(before: dict | None, after: dict | None) -> dict[str, tuple[int
 
 
 @contextmanager
+def _hooked(client: Any, before: Any, after: Any) -> Iterator[None]:
+    """`before` sees each DynamoDB request's parameters, `after` its answer, while inside."""
+    events = client.meta.events
+    events.register("provide-client-params.dynamodb", before)
+    events.register("after-call.dynamodb", after)
+    try:
+        yield
+    finally:
+        events.unregister("provide-client-params.dynamodb", before)
+        events.unregister("after-call.dynamodb", after)
+
+
+@contextmanager
 def watching_writes(client: Any, raw: Any, table: str) -> Iterator[dict[str, float]]:
     """Count write requests on `client` and the CallsTable and index writes they cause."""
     from dynamodb_stub import item_size
@@ -106,14 +119,8 @@ def watching_writes(client: Any, raw: Any, table: str) -> Iterator[dict[str, flo
             for name, (writes, _wcu) in index_writes(old, new).items():
                 totals["by_index"][name] += writes
 
-    events = client.meta.events
-    events.register("provide-client-params.dynamodb", before)
-    events.register("after-call.dynamodb", after)
-    try:
+    with _hooked(client, before, after):
         yield totals
-    finally:
-        events.unregister("provide-client-params.dynamodb", before)
-        events.unregister("after-call.dynamodb", after)
 
 
 @contextmanager
@@ -153,14 +160,8 @@ def watching_reads(client: Any, known: dict[str, dict]) -> Iterator[dict[str, fl
             consistent = request["params"].get("ConsistentRead")
             totals["rcu"] += units if consistent else units / 2
 
-    events = client.meta.events
-    events.register("provide-client-params.dynamodb", before)
-    events.register("after-call.dynamodb", after)
-    try:
+    with _hooked(client, before, after):
         yield totals
-    finally:
-        events.unregister("provide-client-params.dynamodb", before)
-        events.unregister("after-call.dynamodb", after)
 
 
 def _completed(
