@@ -99,16 +99,26 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# Both linters: cfn-lint from .venv (current rules), and SAM's own `validate --lint`. Neither
-# needs AWS credentials; an AWS_PROFILE naming a profile this machine lacks would still stop
-# the SAM CLI, so it is unset here.
+# Both linters: cfn-lint from .venv (current rules), and SAM's own `validate --lint`, then
+# checkov, on the template as written (SnapStart off) and on a copy with SnapStart on by
+# default. None needs AWS credentials; an AWS_PROFILE naming a profile this machine lacks would
+# still stop the SAM CLI, so it is unset here.
+SNAPSTART_TEMPLATE := .aws-sam/checks/template-snapstart.yaml
 template: $(DEV_STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
-	$(BIN)/cfn-lint template.yaml
-	env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE \
-		$(SAM) validate --lint --template-file template.yaml --region $(CHECK_REGION)
-	@# Offline (no policy download); each skipped check is justified in the template's Metadata.
-	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download \
-		--compact --quiet
+	@mkdir -p $(dir $(SNAPSTART_TEMPLATE))
+	sed '/^  SnapStart:$$/,/Default:/ s/Default: None/Default: PublishedVersions/' template.yaml \
+		> $(SNAPSTART_TEMPLATE)
+	@grep -q "Default: PublishedVersions" $(SNAPSTART_TEMPLATE)
+	@for checked in template.yaml $(SNAPSTART_TEMPLATE); do \
+		echo "checking $$checked"; \
+		$(BIN)/cfn-lint $$checked && \
+		env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE \
+			$(SAM) validate --lint --template-file $$checked --region $(CHECK_REGION) && \
+		$(CHECKOV_VENV)/bin/checkov --file $$checked --framework cloudformation --skip-download \
+			--compact --quiet || exit 1; \
+	done
+	@# checkov runs offline (no policy download); each skipped check is justified in the
+	@# template's Metadata.
 
 # Lambda runs python3.13; the tests run on .venv's Python (3.11 and up). On 3.13 too, in a
 # virtualenv of their own: the unit suite and each function's main functional paths (the whole
@@ -123,7 +133,8 @@ $(PY313_STAMP): pyproject.toml
 .PHONY: test-py313
 test-py313: $(PY313_STAMP)
 	$(PY313_VENV)/bin/pytest -q -n auto tests/unit tests/functional/test_calls_api.py \
-		tests/functional/test_callbacks.py tests/functional/test_batches.py
+		tests/functional/test_callbacks.py tests/functional/test_batches.py \
+		tests/functional/test_deployed_configuration.py
 
 # Lambda artifacts in .aws-sam/build (the Makefiles under layers/ and functions/ do the work).
 build: $(SAM_STAMP)

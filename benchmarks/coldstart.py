@@ -4,7 +4,10 @@ Each process gets the function's directory first on its path, then the layer's `
 precompiled boto3 standing in for the runtime's, with PYTHONDONTWRITEBYTECODE=1 (Lambda's code
 directories are read-only: bytecode not in the artifact is compiled again on every cold start),
 in a clean `venv --without-pip` (this machine's 3.13 loads certifi through a .pth otherwise).
-It imports `app`, handles one event against moto's server and the eSMS simulator, and exits.
+It imports `app`, handles one event against moto's server and the eSMS simulator, and ends with
+`os._exit` as soon as the handler returns: the time is init plus the first event, as Lambda bills
+it, without the interpreter's shutdown, which Lambda never pays. The hand-written twins
+(twins/*/app.py) are measured the same way, in the same run.
 
 The layer is built for arm64; this machine may not be. Its native packages (pydantic_core,
 wrapt) are swapped for the same versions built for this machine; nothing else is touched.
@@ -44,7 +47,8 @@ event = json.loads(os.environ["BENCH_EVENT"])
 if event.get("body"):
     event["headers"]["idempotency-key"] = uuid.uuid4().hex
 answer = app.lambda_handler(event, Context())
-sys.exit(0 if answer.get("statusCode") in (200, 202) else 3)
+sys.stdout.flush()
+os._exit(0 if answer.get("statusCode") in (200, 202) else 3)
 """
 FLOOR = "import boto3"
 
@@ -120,6 +124,24 @@ class ColdEnv:
         if not compiled:
             for cache in dest.rglob("__pycache__"):
                 shutil.rmtree(cache)
+        return out
+
+    def twins(self) -> dict[str, Path]:
+        """The hand-written twins (twins/<name>/app.py and minimal_handlers.py), each in a
+        directory of its own, compiled by python3.13 as the functions' code is."""
+        here = Path(__file__).resolve().parent
+        out = {}
+        for function, name in (("CallsFunction", "calls"), ("CallbackFunction", "callback")):
+            dest = self.work / "artifacts" / "twins" / function
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir(parents=True)
+            shutil.copy(here / "twins" / name / "app.py", dest)
+            shutil.copy(here / "minimal_handlers.py", dest)
+            run(
+                [self.py313, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
+                + [str(dest)]
+            )
+            out[function] = dest
         return out
 
     def _native_for_this_machine(self, layer: Path, *, compiled: bool) -> None:

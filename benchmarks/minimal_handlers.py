@@ -1,9 +1,11 @@
 """The smallest handlers that do the same I/O as ours, written by hand with raw boto3 and httpx.
 
-They are the yardstick of the warm-overhead row: what any handler doing these DynamoDB requests
-and this provider request must spend. Each sends the requests our code sends today on that path
-(the same operations, in the same order) and parses, checks and answers as little as it can
-while still being a real handler (one JSON log line, an API Gateway answer).
+They are the yardstick of the warm-overhead rows (warm.py) and, behind the deployed
+configuration's reads, of the cold-start rows (twins/*/app.py): what any handler doing these
+DynamoDB requests and this provider request must spend. Each sends the requests our code sends
+today on that path (the same operations, in the same order) and parses, checks and answers as
+little as it can while still being a real handler (one JSON log line, an API Gateway answer).
+httpx is imported only by the handler that calls the provider: the callback twin never loads it.
 """
 
 from __future__ import annotations
@@ -14,35 +16,28 @@ import hmac
 import json
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import boto3
-import httpx
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+if TYPE_CHECKING:
+    import httpx
 
-class MinimalHandlers:
-    def __init__(
-        self,
-        calls_table: str,
-        dedupe_table: str,
-        esms_base_url: str,
-        api_key: str,
-        secret_key: str,
-        signing_key: bytes,
-        transport: httpx.BaseTransport,
-    ) -> None:
+
+class CallbackHandler:
+    """The routes that never call the provider: a callback, a GET."""
+
+    def __init__(self, calls_table: str, signing_key: bytes) -> None:
         self.ddb = boto3.client(
             "dynamodb",
             config=Config(
                 retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5
             ),
         )
-        self.http = httpx.Client(base_url=esms_base_url, transport=transport, timeout=20)
-        self.calls, self.dedupe = calls_table, dedupe_table
-        self.keys = {"ApiKey": api_key, "SecretKey": secret_key}
+        self.calls = calls_table
         self.signing_key = signing_key
 
     def _answer(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +47,79 @@ class MinimalHandlers:
             "headers": {"Content-Type": "application/json"},
             "body": json.dumps(body),
         }
+
+    # GET /callbacks/esms/{call_id}/{token}: check the token, one conditional update.
+    def callback(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        params = event["pathParameters"]
+        call_id, token = params["call_id"], params["token"]
+        expected = (
+            base64.urlsafe_b64encode(
+                hmac.new(self.signing_key, call_id.encode(), "sha256").digest()
+            )
+            .rstrip(b"=")
+            .decode()
+        )
+        if not hmac.compare_digest(expected, token):
+            return self._answer(403, {"title": "forbidden"})
+        q = dict(parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True))
+        digest = hashlib.sha256(json.dumps(q, sort_keys=True).encode()).hexdigest()
+        self.ddb.update_item(
+            TableName=self.calls,
+            Key={"call_id": {"S": call_id}},
+            UpdateExpression=(
+                "SET #s = :s, call_status = :cs, updated_at = :now ADD report_digests :d"
+            ),
+            ConditionExpression="attribute_exists(call_id) AND NOT contains(report_digests, :dd)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":s": {"S": "COMPLETED"},
+                ":cs": {"S": q.get("CallStatus", "")},
+                ":now": {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                ":d": {"SS": [digest]},
+                ":dd": {"S": digest},
+            },
+        )
+        return self._answer(200, {"stored": "APPLIED"})
+
+    # GET /calls/{call_id}: one consistent read.
+    def get_call(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        call_id = event["pathParameters"]["call_id"]
+        item = self.ddb.get_item(
+            TableName=self.calls, Key={"call_id": {"S": call_id}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return self._answer(404, {"title": "not found"})
+        return self._answer(
+            200,
+            {
+                k: next(iter(v.values()))
+                for k, v in item.items()
+                if k in ("call_id", "request_id", "status", "sms_id", "phone", "template_id")
+            },
+        )
+
+
+class MinimalHandlers(CallbackHandler):
+    """Every route, placing calls included."""
+
+    def __init__(
+        self,
+        calls_table: str,
+        dedupe_table: str,
+        esms_base_url: str,
+        api_key: str,
+        secret_key: str,
+        signing_key: bytes,
+        transport: httpx.BaseTransport | None,
+        public_base_url: str = "https://calls.example.test",
+    ) -> None:
+        import httpx
+
+        super().__init__(calls_table, signing_key)
+        self.http = httpx.Client(base_url=esms_base_url, transport=transport, timeout=20)
+        self.dedupe = dedupe_table
+        self.keys = {"ApiKey": api_key, "SecretKey": secret_key}
+        self.public_base_url = public_base_url.rstrip("/")
 
     # POST /calls, first time: claim; record call + binding; ask the provider; record + complete.
     def place_call(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -126,7 +194,7 @@ class MinimalHandlers:
                 "Phone": phone,
                 "TemplateId": spec["template_id"],
                 "RequestID": request_id,
-                "CallbackUrl": f"https://calls.example.test/callbacks/esms/{call_id}/{token}",
+                "CallbackUrl": f"{self.public_base_url}/callbacks/esms/{call_id}/{token}",
             },
         ).json()
         sms_id = answer["SMSID"]
@@ -175,53 +243,3 @@ class MinimalHandlers:
         if item.get("status", {}).get("S") != "COMPLETED":
             return self._answer(409, {"title": "in flight"})
         return self._answer(202, json.loads(item["data"]["S"]))
-
-    # GET /callbacks/esms/{call_id}/{token}: check the token, one conditional update.
-    def callback(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        params = event["pathParameters"]
-        call_id, token = params["call_id"], params["token"]
-        expected = (
-            base64.urlsafe_b64encode(
-                hmac.new(self.signing_key, call_id.encode(), "sha256").digest()
-            )
-            .rstrip(b"=")
-            .decode()
-        )
-        if not hmac.compare_digest(expected, token):
-            return self._answer(403, {"title": "forbidden"})
-        q = dict(parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True))
-        digest = hashlib.sha256(json.dumps(q, sort_keys=True).encode()).hexdigest()
-        self.ddb.update_item(
-            TableName=self.calls,
-            Key={"call_id": {"S": call_id}},
-            UpdateExpression=(
-                "SET #s = :s, call_status = :cs, updated_at = :now ADD report_digests :d"
-            ),
-            ConditionExpression="attribute_exists(call_id) AND NOT contains(report_digests, :dd)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":s": {"S": "COMPLETED"},
-                ":cs": {"S": q.get("CallStatus", "")},
-                ":now": {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-                ":d": {"SS": [digest]},
-                ":dd": {"S": digest},
-            },
-        )
-        return self._answer(200, {"stored": "APPLIED"})
-
-    # GET /calls/{call_id}: one consistent read.
-    def get_call(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        call_id = event["pathParameters"]["call_id"]
-        item = self.ddb.get_item(
-            TableName=self.calls, Key={"call_id": {"S": call_id}}, ConsistentRead=True
-        ).get("Item")
-        if not item:
-            return self._answer(404, {"title": "not found"})
-        return self._answer(
-            200,
-            {
-                k: next(iter(v.values()))
-                for k, v in item.items()
-                if k in ("call_id", "request_id", "status", "sms_id", "phone", "template_id")
-            },
-        )

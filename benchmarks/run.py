@@ -4,7 +4,8 @@ listings, index writes, accepting a 10,000-entry batch).
 
 Prints one table. Run from the repository root with the project's .venv (`make bench` does);
 `make build` must have produced .aws-sam/build. BENCH_COLD_RUNS (default 15), BENCH_WARM_ROUNDS
-(default 300) and BENCH_LOAD_REQUESTS (default 300) trade time for steadier numbers.
+(default 300) and BENCH_LOAD_REQUESTS (default 300) trade time for steadier numbers;
+BENCH_ONLY=cold prints the cold-start rows alone (each function against its hand-written twin).
 BENCH_BASELINE_BUILD=<another checkout>/.aws-sam/build adds that build's cold starts to the same
 interleaved run (rows marked "baseline"): before/after a change, against one floor.
 """
@@ -39,7 +40,7 @@ import warm  # noqa: E402
 from services import SIGNING_KEY, local_stack  # noqa: E402
 
 WORK = ROOT / ".benchmarks" / "work"
-COLD_TARGET, WARM_TARGET = 1.5, 3.0
+COLD_TARGET, TWIN_TARGET, WARM_TARGET = 1.5, 1.2, 3.0
 
 
 def machine() -> list[str]:
@@ -126,29 +127,37 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
         variants["compiled, baseline"] = env.artifacts(
             compiled=True, build=Path(baseline), name="baseline"
         )
+    twins = env.twins()
+    layer = variants["compiled"]["SharedLayer"]  # the twins' httpx: the same compiled copy
     with local_stack() as stack:
         floor = coldstart.Scenario(
             "floor", env.command(coldstart.FLOOR), env.environ(None, None, {})
         )
-        scenarios = [floor]
         post = events.post_calls({"phone": "+84 912 345 678", "template_id": "123", "max_retry": 1})
-        # One fresh call per CallbackFunction process: a callback of each variant, warm-ups too.
-        seeded = iter(seed_calls(stack, len(variants) * (runs + 2)))
-        for variant, arts in variants.items():
-            for fn, event in (("CallsFunction", post), ("CallbackFunction", None)):
-                code, extra = coldstart.probe(post)
-                base = env.environ(
-                    arts[fn],
-                    arts["SharedLayer"],
-                    {**coldstart.lambda_environ(fn, stack.function_env(fn)), **extra},
-                )
-                scenario = coldstart.Scenario(f"{fn} {variant}", env.command(code), base)
-                if event is None:
-                    scenario.per_run = lambda: {"BENCH_EVENT": json.dumps(next(seeded))}
-                scenarios.append(scenario)
-        coldstart.measure(scenarios, runs)
+        # One fresh call per CallbackFunction process: a callback of each variant and of the
+        # twin, warm-ups too.
+        seeded = iter(seed_calls(stack, (len(variants) + 1) * (runs + 2)))
+
+        def scenario(name: str, fn: str, code_dir: Path, layer_dir: Path) -> coldstart.Scenario:
+            code, extra = coldstart.probe(post)
+            environ = coldstart.lambda_environ(fn, stack.function_env(fn))
+            made = coldstart.Scenario(
+                name, env.command(code), env.environ(code_dir, layer_dir, {**environ, **extra})
+            )
+            if fn == "CallbackFunction":
+                made.per_run = lambda: {"BENCH_EVENT": json.dumps(next(seeded))}
+            return made
+
+        functions = ("CallsFunction", "CallbackFunction")
+        scenarios = [
+            scenario(f"{fn} {variant}", fn, arts[fn], arts["SharedLayer"])
+            for variant, arts in variants.items()
+            for fn in functions
+        ]
+        twin_of = {fn: scenario(f"{fn} twin", fn, twins[fn], layer) for fn in functions}
+        coldstart.measure([floor, *scenarios, *twin_of.values()], runs)
     rows = []
-    for s in scenarios[1:]:
+    for s in scenarios:
         ratio = s.median_ms / floor.median_ms
         ok = "ok" if ratio <= COLD_TARGET else "MISSED"
         rows.append(
@@ -157,6 +166,27 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
                 f"{s.median_ms:.0f} ms",
                 f"{ratio:.2f}x floor",
                 f"<= {COLD_TARGET}x: {ok}",
+            )
+        )
+    for fn, twin in twin_of.items():
+        rows.append(
+            (
+                f"cold: {fn} twin, hand-written (benchmarks/twins/{twins[fn].name})",
+                f"{twin.median_ms:.0f} ms",
+                f"{twin.median_ms / floor.median_ms:.2f}x floor",
+                "boto3, httpx, plain json; the same requests",
+            )
+        )
+    for fn, twin in twin_of.items():
+        ours = next(s for s in scenarios if s.name == f"{fn} compiled")
+        ratio = ours.median_ms / twin.median_ms
+        ok = "ok" if ratio <= TWIN_TARGET else "MISSED"
+        rows.append(
+            (
+                f"cold: {fn} / its twin",
+                f"{ratio:.2f}x twin",
+                f"twin: benchmarks/twins/{'calls' if fn == 'CallsFunction' else 'callback'}/app.py",
+                f"<= {TWIN_TARGET}x: {ok}",
             )
         )
     return rows, floor.median_ms
@@ -217,6 +247,36 @@ def progress(rows: list[tuple]) -> None:
         print("  " + " | ".join(map(str, row)), file=sys.stderr, flush=True)
 
 
+def rest_rows(warm_rounds: int, load_requests: int) -> list[tuple]:
+    rows: list[tuple] = []
+    results = warm.run(warm_rounds)
+    for r in results:
+        ok = "ok" if r.ratio <= WARM_TARGET else "MISSED"
+        rows.append(
+            (
+                f"warm: {r.path}",
+                f"{r.ours_us / 1000:.2f} ms",
+                f"{r.ratio:.2f}x minimal ({r.minimal_us / 1000:.2f} ms)",
+                f"<= {WARM_TARGET}x: {ok}",
+            )
+        )
+    for r in results:
+        rows.append(
+            (
+                f"dynamodb: {r.path}",
+                f"{r.writes} writes, {r.reads} reads",
+                f"~{r.wcu:g} WCU, ~{r.rcu:g} RCU",
+                " + ".join(r.operations),
+            )
+        )
+    progress(rows)
+    rows += size_rows()
+    rows += load.rows(load_requests)
+    rows += batches.rows()
+    rows += first_run.rows()
+    return rows
+
+
 def main() -> int:
     cold_runs = int(os.environ.get("BENCH_COLD_RUNS", "15"))
     warm_rounds = int(os.environ.get("BENCH_WARM_ROUNDS", "300"))
@@ -239,31 +299,8 @@ def main() -> int:
     )
     rows += cold
     progress(rows)
-    results = warm.run(warm_rounds)
-    for r in results:
-        ok = "ok" if r.ratio <= WARM_TARGET else "MISSED"
-        rows.append(
-            (
-                f"warm: {r.path}",
-                f"{r.ours_us / 1000:.2f} ms",
-                f"{r.ratio:.2f}x minimal ({r.minimal_us / 1000:.2f} ms)",
-                f"<= {WARM_TARGET}x: {ok}",
-            )
-        )
-    for r in results:
-        rows.append(
-            (
-                f"dynamodb: {r.path}",
-                f"{r.writes} writes, {r.reads} reads",
-                f"~{r.wcu:g} WCU, ~{r.rcu:g} RCU",
-                " + ".join(r.operations),
-            )
-        )
-    progress(rows[-8:])
-    rows += size_rows()
-    rows += load.rows(load_requests)
-    rows += batches.rows()
-    rows += first_run.rows()
+    if os.environ.get("BENCH_ONLY") != "cold":
+        rows += rest_rows(warm_rounds, load_requests)
     width = [max(len(str(row[i])) for row in rows) for i in range(4)]
     print("\n".join(f"# {line}" for line in header))
     print(f"# took {time.monotonic() - started:.0f} s")

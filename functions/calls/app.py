@@ -5,18 +5,27 @@ Wires Powertools and tells the event shapes apart; the logic is in the layer. Th
 are imported on first use, so an API cold start does not load them.
 """
 
+# isort: off
+# First: pauses cyclic garbage collection until the first event is answered (docs/performance.md).
+from esms_calls import gc_paused
+
+# isort: on
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from esms_calls.api.calls_api import resolve
+from esms_calls import snapshots
+from esms_calls.api.calls_api import register_routes, resolve
 from esms_calls.observability import logger, metrics
 from esms_calls.triggers import EventKind, kind_of
 
 # Only botocore is traced: httpx requests carry the provider's credentials in their URL.
 tracer = Tracer(patch_modules=["botocore"])
+# SnapStart: the snapshot holds every route, and no secret (esms_calls/snapshots.py).
+snapshots.register(warm_up=register_routes)
 
 
+@gc_paused.resumed_after_first_event
 # clear_state: keys appended for one event (request_id, call_id) must not stick to the next.
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True

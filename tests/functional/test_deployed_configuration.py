@@ -1,17 +1,24 @@
 """Deployed, credentials and the signing key come from Secrets Manager and the callback base URL
-from SSM, through Powertools Parameters (cached); none of them reaches a log line."""
+from SSM, through Powertools Parameters (cached); none of them reaches a log line. With
+SnapStart, the runtime hooks leave no secret in the snapshot and make everything fresh after a
+restore."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
+import random
+import sys
+import weakref
 from collections.abc import Iterator
 
 import boto3
 import pytest
+from snapshot_restore_py import get_after_restore, get_before_snapshot
 
-from esms_calls import dependencies
+from esms_calls import dependencies, snapshots
 from esms_calls.domain.signing import callback_token
 from esms_calls.observability import logger
 from tests.support import events
@@ -81,3 +88,61 @@ def test_secrets_are_cached_between_invocations(invoke_calls, esms, deployed) ->
     invoke_calls(events.post_calls({"phone": "0912345678", "template_id": "2"}))
     # Then the cached value served it (rotation takes effect within the cache's max age)
     assert esms.calls[1]["ApiKey"] == API_KEY
+
+
+def run_hooks(registry: list, ours: object) -> int:
+    """Run the hooks of esms_calls/snapshots.py in this registry as the runtime does (before a
+    snapshot in reverse order of registration, after a restore in order)."""
+    entries = [(f, a, k) for f, a, k in registry if f is ours]
+    if registry is get_before_snapshot():
+        entries.reverse()
+    for func, args, kwargs in entries:
+        func(*args, **kwargs)
+    return len(entries)
+
+
+def test_the_snapshot_holds_no_secret_client_or_connection(
+    calls_app, callback_app, invoke_calls, esms, deployed
+) -> None:
+    # Given an environment that has read the secrets, built its clients and called the provider
+    invoke_calls(events.post_calls({"phone": "0912345678", "template_id": "1"}))
+    root = dependencies.root()
+    held = [weakref.ref(o) for o in (root, root.esms_client, root.dynamodb, root._secrets)]
+    del root
+    # When Lambda runs the before-snapshot hooks of both functions
+    assert run_hooks(get_before_snapshot(), snapshots.before_snapshot) == 2
+    # Then nothing that held a secret, a credential or a connection is still reachable
+    gc.collect()
+    assert [ref() for ref in held] == [None] * len(held)
+    # And every route of CallsFunction is loaded into the snapshot
+    assert {f"esms_calls.api.{name}" for name in ("batches_api", "listing_api")} <= set(sys.modules)
+
+
+def test_after_a_restore_secrets_clients_and_random_state_are_fresh(
+    calls_app, invoke_calls, esms, deployed
+) -> None:
+    # Given a warm environment (secrets cached, clients and the provider's connection pool built)
+    invoke_calls(events.post_calls({"phone": "0912345678", "template_id": "1"}))
+    root = dependencies.root()
+    provider, dynamodb, session = root.esms_client, root.dynamodb, boto3.DEFAULT_SESSION
+    random_state = random.getstate()
+    # And the credentials rotated since the snapshot was taken
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=deployed["credentials_arn"],
+        SecretString=json.dumps({"api_key": "rotated-key", "secret_key": "rotated-secret"}),
+    )
+    # When Lambda restores the environment and runs the after-restore hooks
+    assert run_hooks(get_after_restore(), snapshots.after_restore) >= 1
+    # Then the root, its clients and boto3's session (its credentials) are new, the old
+    # connection pool is closed, and random draws another sequence
+    fresh = dependencies.root()
+    assert fresh is not root and fresh.dynamodb is not dynamodb
+    assert boto3.DEFAULT_SESSION is not session
+    assert provider._http.is_closed
+    assert random.getstate() != random_state
+    # And the next call uses the rotated credentials at once, not a cached copy
+    invoke_calls(events.post_calls({"phone": "0912345678", "template_id": "2"}))
+    assert (esms.calls[1]["ApiKey"], esms.calls[1]["SecretKey"]) == (
+        "rotated-key",
+        "rotated-secret",
+    )

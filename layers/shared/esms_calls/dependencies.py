@@ -385,6 +385,16 @@ def reset() -> None:
         _root = None
 
 
+def renew_after_restore() -> None:
+    """An execution environment restored from a SnapStart snapshot: forget every collaborator
+    (clients, cached secrets and settings, the provider's connection pool) and resolve AWS
+    credentials anew for the clients built from now on (esms_calls/snapshots.py)."""
+    from esms_calls.storage import aws
+
+    reset()
+    aws.renew_session()
+
+
 def use_esms_transport(transport: httpx.BaseTransport | None) -> None:
     global _esms_transport
     _esms_transport = transport

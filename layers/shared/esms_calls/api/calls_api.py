@@ -4,6 +4,7 @@ CallsFunction: the checks Powertools' validation cannot make, then the resolver'
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -12,9 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from esms_calls import dependencies
-
-# The other routes of CallsFunction register themselves on the resolver when imported.
-from esms_calls.api import batches_api, do_not_call_api, listing_api, problems  # noqa: F401
+from esms_calls.api import problems
 from esms_calls.api.problems import FieldError
 from esms_calls.api.resolver import app, documented
 from esms_calls.api.responses import CallAccepted, CallView
@@ -43,6 +42,31 @@ _METHODS_OF_PATH = {
     "/batches/{batch_id}/calls": ("GET",),
     "/do-not-call/{phone}": ("DELETE", "GET", "PUT"),
 }
+
+# The other routes of CallsFunction register themselves on the resolver when their module is
+# imported, and an event imports only the module of the route API Gateway matched (its
+# routeKey): a cold `POST /calls` loads neither the batch nor the listing models and handlers
+# (docs/performance.md). An event of any other route key (the template's ANY routes are answered
+# before this) imports them all.
+ROUTE_MODULES = ("batches_api", "do_not_call_api", "listing_api")
+_ROUTE_MODULES_OF = {
+    "POST /calls": (),
+    "GET /calls/{call_id}": (),
+    "GET /calls": ("listing_api",),
+    "POST /batches": ("batches_api",),
+    "GET /batches/{batch_id}": ("batches_api",),
+    "GET /batches/{batch_id}/calls": ("batches_api",),
+    "PUT /do-not-call/{phone}": ("do_not_call_api",),
+    "GET /do-not-call/{phone}": ("do_not_call_api",),
+    "DELETE /do-not-call/{phone}": ("do_not_call_api",),
+}
+
+
+def register_routes(route_key: str | None = None) -> None:
+    """Register the routes this route key needs (every route when it is None or unknown)."""
+    names = _ROUTE_MODULES_OF.get(route_key or "", ROUTE_MODULES)
+    for name in names:
+        importlib.import_module(f"esms_calls.api.{name}")
 
 
 @app.post(
@@ -139,6 +163,7 @@ def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "body": refusal.body,
             "isBase64Encoded": False,
         }
+    register_routes(event.get("routeKey"))
     return app.resolve(event, context)
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from esms_calls.api import calls_api  # noqa: F401 - registers every route on the resolver
+from esms_calls.api import calls_api
 from esms_calls.api.resolver import app
+
+calls_api.register_routes()  # every route, for the document
 
 TITLE = "eSMS voice calls"
 VERSION = "1.0.0"

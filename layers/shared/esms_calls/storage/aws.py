@@ -20,3 +20,10 @@ CLIENT_CONFIG = Config(
 
 def client(service: str) -> Any:
     return boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+def renew_session() -> None:
+    """A new default session for the clients made from now on: its credentials are resolved
+    again when it first signs a request (a SnapStart restore must not sign with the
+    credentials of the environment its snapshot was taken in)."""
+    boto3.setup_default_session()

@@ -1,0 +1,111 @@
+"""The SnapStart parameter, asserted on the template as SAM transforms it (samtranslator, as
+`sam deploy` runs it): every trigger of both functions invokes the `live` alias, with SnapStart
+on and off, and SnapStart applies to the published versions when it is on."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+
+from devstack.template import load_template
+
+pytestmark = pytest.mark.unit
+
+FUNCTIONS = ("CallsFunction", "CallbackFunction")
+ALIAS_OF = {fn: f"{fn}Aliaslive" for fn in FUNCTIONS}
+
+
+class _NoManagedPolicies:
+    """The template names no managed policy by name: nothing to look up in IAM."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def transformed(snap_start: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-1")
+    template = copy.deepcopy(load_template())
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):  # what `sam deploy` puts there after packaging
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://artifacts/{props[key]}"
+    return transform(template, {"SnapStart": snap_start}, _NoManagedPolicies())
+
+
+def invoked(value: Any) -> set[str]:
+    """The function or alias logical ids a value refers to."""
+    text = json.dumps(value)
+    refs = set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text))
+    refs |= set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text))
+    refs |= set(re.findall(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}", text))
+    return {r for r in refs if r.startswith(FUNCTIONS)}
+
+
+@pytest.mark.parametrize("snap_start", ["None", "PublishedVersions"])
+def test_every_trigger_invokes_the_live_alias(
+    snap_start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the template as SAM transforms it, with SnapStart on or off
+    resources = transformed(snap_start, monkeypatch)["Resources"]
+    triggers: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        props, kind = resource.get("Properties", {}), resource["Type"]
+        if kind in ("AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping"):
+            triggers[logical_id] = invoked(props["FunctionName"])
+        elif kind == "AWS::Events::Rule":
+            triggers[logical_id] = invoked([t["Arn"] for t in props["Targets"]])
+        elif kind == "AWS::Scheduler::Schedule":
+            triggers[logical_id] = invoked(props["Target"]["Arn"])
+        elif kind == "AWS::IAM::Role":
+            statements = [
+                s
+                for policy in props.get("Policies", [])
+                for s in policy["PolicyDocument"]["Statement"]
+                if "lambda:InvokeFunction" in json.dumps(s["Action"])
+            ]
+            if statements:
+                triggers[logical_id] = invoked([s["Resource"] for s in statements])
+    routes = resources["HttpApi"]["Properties"]["Body"]["paths"]
+    for path, operations in routes.items():
+        for method, operation in operations.items():
+            integration = operation["x-amazon-apigateway-integration"]["uri"]
+            triggers[f"HttpApi {method} {path}"] = invoked(integration)
+
+    # Then each one invokes an alias, never the function's unqualified ARN
+    assert len([t for t in triggers if t.startswith("HttpApi")]) == 16
+    for kind in ("CallsQueue", "CallRequests", "Reconcile", "CheckBalance", "ExampleCallsSchedule"):
+        assert any(kind in t for t in triggers), kind
+    for trigger, targets in triggers.items():
+        assert targets, trigger
+        assert targets <= set(ALIAS_OF.values()), f"{trigger} invokes {targets}"
+    # And the asynchronous invocations' retry and failure settings apply to the alias
+    for fn, alias in ALIAS_OF.items():
+        assert resources[f"{fn}EventInvokeConfig"]["Properties"]["Qualifier"] == "live"
+        assert resources[alias]["Properties"]["Name"] == "live"
+
+
+@pytest.mark.parametrize("snap_start", ["None", "PublishedVersions"])
+def test_snap_start_applies_to_published_versions_as_the_parameter_says(
+    snap_start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resources = transformed(snap_start, monkeypatch)["Resources"]
+    for fn in FUNCTIONS:
+        props = resources[fn]["Properties"]
+        assert props["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+        assert props["Runtime"] == "python3.13"  # SnapStart for Python: 3.12 and later
+    versions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Version"]
+    assert sorted(invoked(v["Properties"]["FunctionName"]).pop() for v in versions) == sorted(
+        FUNCTIONS
+    )
+
+
+def test_snap_start_is_off_unless_asked() -> None:
+    parameter = load_template()["Parameters"]["SnapStart"]
+    assert parameter["Default"] == "None"
+    assert parameter["AllowedValues"] == ["None", "PublishedVersions"]
