@@ -128,15 +128,22 @@ class ColdEnv:
 
     def twins(self) -> dict[str, Path]:
         """The hand-written twins (twins/<name>/app.py and minimal_handlers.py), each in a
-        directory of its own, compiled by python3.13 as the functions' code is."""
+        directory of its own, compiled by python3.13 as the functions' code is; and the callback
+        twin behind the libraries CallbackFunction uses (twins/callback_libraries)."""
         here = Path(__file__).resolve().parent
         out = {}
-        for function, name in (("CallsFunction", "calls"), ("CallbackFunction", "callback")):
+        for function, name in (
+            ("CallsFunction", "calls"),
+            ("CallbackFunction", "callback"),
+            ("CallbackFunction+libraries", "callback_libraries"),
+        ):
             dest = self.work / "artifacts" / "twins" / function
             shutil.rmtree(dest, ignore_errors=True)
             dest.mkdir(parents=True)
             shutil.copy(here / "twins" / name / "app.py", dest)
             shutil.copy(here / "minimal_handlers.py", dest)
+            if name == "callback_libraries":
+                shutil.copy(here / "twins" / "callback" / "app.py", dest / "callback_twin.py")
             run(
                 [self.py313, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
                 + [str(dest)]
@@ -179,8 +186,20 @@ class ColdEnv:
     def command(self, code: str) -> list[str]:
         return [str(self.python), "-c", code]
 
-    def environ(self, function_dir: Path | None, layer: Path | None, extra: dict[str, str]) -> dict:
-        path = [p for p in (function_dir, layer and layer / "python", self.runtime) if p]
+    def environ(
+        self,
+        function_dir: Path | None,
+        layer: Path | None,
+        extra: dict[str, str],
+        *,
+        runtime_first: bool = False,
+    ) -> dict:
+        """`runtime_first`: the runtime's boto3 before the layer's (the twins': a hand-written
+        handler uses the runtime's boto3, and takes only httpx from the layer)."""
+        parts = (function_dir, self.runtime, layer and layer / "python")
+        if not runtime_first:
+            parts = (function_dir, layer and layer / "python", self.runtime)
+        path = [p for p in parts if p]
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",

@@ -56,9 +56,6 @@ RESOLUTION = {
     "CallsQueue": "https://sqs.ap-southeast-1.amazonaws.com/123456789012/esms-calls-test-calls",
 }
 
-# Runtime-provided packages that must never ship in the layer (cold start, version skew).
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "urllib3", "jmespath", "python-dateutil"}
-
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
@@ -544,15 +541,9 @@ def test_layer_pins_exactly_the_project_dependencies() -> None:
         assert pin.extras == ranges[name].extras, name
 
 
-def test_layer_ships_no_runtime_provided_package() -> None:
-    names = {canonicalize_name(r.name) for r in layer_requirements()}
-    assert not names & RUNTIME_PROVIDED
-
-
-def test_layer_build_removes_what_the_runtime_provides() -> None:
+def test_layer_build_prunes_its_botocore_data_to_the_services_used() -> None:
     makefile = (REPO_ROOT / "layers/shared/Makefile").read_text()
-    for directory in ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath"):
-        assert re.search(rf"(?<![\w-]){directory}(?![\w-])", makefile), directory
+    assert re.search(r"prune-botocore-data\"\s*\\\s*\n\s*\S*botocore/data\" aws-services", makefile)
     assert "--platform manylinux2014_aarch64" in makefile
     assert "--python-version 3.13" in makefile
 
@@ -692,7 +683,7 @@ def test_the_example_schedule_is_disabled_and_sends_its_run_identity(
 
     assert schedule["State"] == {"Ref": "ExampleScheduleState"}
     assert template["Parameters"]["ExampleScheduleState"]["Default"] == "DISABLED"
-    assert target["Arn"] == {"Fn::GetAtt": ["CallsFunction", "Arn"]}
+    assert target["Arn"] == {"Ref": "CallsFunction.Alias"}  # the live alias
     assert target["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["TriggersDeadLetterQueue", "Arn"]}}
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
@@ -714,9 +705,7 @@ def test_the_example_schedule_is_disabled_and_sends_its_run_identity(
 def test_the_scheduler_role_may_only_invoke_calls_function(template: dict[str, Any]) -> None:
     assert trusted_service(template, "SchedulerRole") == "scheduler.amazonaws.com"
     statements = role_statements(template, "SchedulerRole")
-    assert allowed(statements, "lambda:InvokeFunction") == [
-        {"Fn::GetAtt": ["CallsFunction", "Arn"]}
-    ]
+    assert allowed(statements, "lambda:InvokeFunction") == [{"Ref": "CallsFunction.Alias"}]
     assert allowed(statements, "sqs:SendMessage") == [
         {"Fn::GetAtt": ["TriggersDeadLetterQueue", "Arn"]}
     ]
@@ -736,9 +725,7 @@ def test_the_reconcile_schedule_has_its_own_role_that_may_only_invoke_callback_f
     assert trusted_service(template, "ReconcileSchedulerRole") == "scheduler.amazonaws.com"
     statements = role_statements(template, "ReconcileSchedulerRole")
     assert [a for s in statements for a in as_list(s["Action"])] == ["lambda:InvokeFunction"]
-    assert allowed(statements, "lambda:InvokeFunction") == [
-        {"Fn::GetAtt": ["CallbackFunction", "Arn"]}
-    ]
+    assert allowed(statements, "lambda:InvokeFunction") == [{"Ref": "CallbackFunction.Alias"}]
 
 
 def test_the_balance_watch_runs_on_its_schedule_and_is_not_retried(
@@ -1142,8 +1129,11 @@ NAME_PROPERTY = {
     "AWS::SQS::Queue": ("QueueName", 80),
     "AWS::SSM::Parameter": ("Name", 1011),
 }
-# Types with no name that must be unique in an account and region.
+# Types with no name that must be unique in an account and region (an alias's name is unique
+# within its function only).
 UNNAMED_TYPES = {
+    "AWS::Lambda::Alias",
+    "AWS::Lambda::Version",
     "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Stage",
     "AWS::Lambda::EventInvokeConfig",

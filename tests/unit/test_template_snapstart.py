@@ -1,18 +1,19 @@
-"""The SnapStart parameter, asserted on the template as SAM transforms it (samtranslator, as
-`sam deploy` runs it): every trigger of both functions invokes the `live` alias, with SnapStart
-on and off, and SnapStart applies to the published versions when it is on."""
+"""The SnapStart parameter, asserted on the template as SAM transforms it (the SAM CLI's own
+transform, offline: scripts/sam-translate): every trigger of both functions invokes the `live`
+alias, with SnapStart on and off, and SnapStart applies to the published versions."""
 
 from __future__ import annotations
 
-import copy
+import functools
 import json
+import os
 import re
+import subprocess
 from typing import Any
 
 import pytest
-from samtranslator.translator.transform import transform
 
-from devstack.template import load_template
+from devstack.template import REPO_ROOT, load_template
 
 pytestmark = pytest.mark.unit
 
@@ -20,22 +21,33 @@ FUNCTIONS = ("CallsFunction", "CallbackFunction")
 ALIAS_OF = {fn: f"{fn}Aliaslive" for fn in FUNCTIONS}
 
 
-class _NoManagedPolicies:
-    """The template names no managed policy by name: nothing to look up in IAM."""
+@functools.cache
+def _generated(snap_start: str) -> str:
+    sam_python = REPO_ROOT / ".venv-sam/bin/python"
+    if not sam_python.exists():
+        pytest.fail(f"{sam_python} is missing: `make tools` makes the SAM CLI's virtualenv")
+    environ = {
+        k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_DEFAULT_PROFILE"}
+    }
+    result = subprocess.run(
+        [
+            str(sam_python),
+            str(REPO_ROOT / "scripts/sam-translate"),
+            str(REPO_ROOT / "template.yaml"),
+            f"SnapStart={snap_start}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**environ, "SAM_CLI_TELEMETRY": "0"},
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
-    def load(self) -> dict[str, str]:
-        return {}
 
-
-def transformed(snap_start: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-1")
-    template = copy.deepcopy(load_template())
-    for resource in template["Resources"].values():
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):  # what `sam deploy` puts there after packaging
-            if isinstance(props.get(key), str):
-                props[key] = f"s3://artifacts/{props[key]}"
-    return transform(template, {"SnapStart": snap_start}, _NoManagedPolicies())
+def transformed(snap_start: str) -> dict[str, Any]:
+    return dict(json.loads(_generated(snap_start)))
 
 
 def invoked(value: Any) -> set[str]:
@@ -48,11 +60,9 @@ def invoked(value: Any) -> set[str]:
 
 
 @pytest.mark.parametrize("snap_start", ["None", "PublishedVersions"])
-def test_every_trigger_invokes_the_live_alias(
-    snap_start: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_every_trigger_invokes_the_live_alias(snap_start: str) -> None:
     # Given the template as SAM transforms it, with SnapStart on or off
-    resources = transformed(snap_start, monkeypatch)["Resources"]
+    resources = transformed(snap_start)["Resources"]
     triggers: dict[str, set[str]] = {}
     for logical_id, resource in resources.items():
         props, kind = resource.get("Properties", {}), resource["Type"]
@@ -91,10 +101,8 @@ def test_every_trigger_invokes_the_live_alias(
 
 
 @pytest.mark.parametrize("snap_start", ["None", "PublishedVersions"])
-def test_snap_start_applies_to_published_versions_as_the_parameter_says(
-    snap_start: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    resources = transformed(snap_start, monkeypatch)["Resources"]
+def test_snap_start_applies_to_published_versions_as_the_parameter_says(snap_start: str) -> None:
+    resources = transformed(snap_start)["Resources"]
     for fn in FUNCTIONS:
         props = resources[fn]["Properties"]
         assert props["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}

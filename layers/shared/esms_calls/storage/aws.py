@@ -12,6 +12,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+# The services the functions talk to. The layer's botocore holds the data of these only
+# (layers/shared/aws-services, kept equal by a unit test): another would fail in Lambda alone.
+SERVICES = frozenset({"dynamodb", "secretsmanager", "sqs", "ssm"})
+
 # Standard retry mode backs off on throttling; a few attempts keep us inside API Gateway's 30 s.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5
@@ -19,6 +23,8 @@ CLIENT_CONFIG = Config(
 
 
 def client(service: str) -> Any:
+    if service not in SERVICES:
+        raise ValueError(f"{service} is not in SERVICES (and layers/shared/aws-services)")
     return boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
 
 
