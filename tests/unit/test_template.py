@@ -4,9 +4,7 @@ privilege, the configuration contract, and the layer's pins."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from devstack.template import (
     resolve,
     table_definitions,
 )
+from tests.support import sam_transform
 
 pytestmark = pytest.mark.unit
 
@@ -895,32 +894,12 @@ def test_every_checkov_skip_is_justified(template: dict[str, Any]) -> None:
 # What SAM generates: the SAM CLI's own transform, run offline (scripts/sam-translate), gives
 # the resources CloudFormation deploys. Assertions on it see what SAM adds on its own.
 
-SAM_PYTHON = REPO_ROOT / ".venv-sam/bin/python"
 AWS_MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 
 
 @pytest.fixture(scope="module")
 def generated() -> dict[str, Any]:
-    if not SAM_PYTHON.exists():
-        pytest.fail(f"{SAM_PYTHON} is missing: `make tools` makes the SAM CLI's virtualenv")
-    # A profile this machine lacks would stop the SAM CLI; nothing here talks to AWS.
-    environ = {
-        k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_DEFAULT_PROFILE"}
-    }
-    result = subprocess.run(
-        [
-            str(SAM_PYTHON),
-            str(REPO_ROOT / "scripts/sam-translate"),
-            str(REPO_ROOT / "template.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        env={**environ, "SAM_CLI_TELEMETRY": "0"},
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout))
+    return sam_transform.generated()
 
 
 def test_every_schedule_is_named_from_the_stack(generated: dict[str, Any]) -> None:

@@ -4,16 +4,14 @@ alias, with SnapStart on and off, and SnapStart applies to the published version
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
-import subprocess
 from typing import Any
 
 import pytest
 
-from devstack.template import REPO_ROOT, load_template
+from devstack.template import load_template
+from tests.support import sam_transform
 
 pytestmark = pytest.mark.unit
 
@@ -21,33 +19,8 @@ FUNCTIONS = ("CallsFunction", "CallbackFunction")
 ALIAS_OF = {fn: f"{fn}Aliaslive" for fn in FUNCTIONS}
 
 
-@functools.cache
-def _generated(snap_start: str) -> str:
-    sam_python = REPO_ROOT / ".venv-sam/bin/python"
-    if not sam_python.exists():
-        pytest.fail(f"{sam_python} is missing: `make tools` makes the SAM CLI's virtualenv")
-    environ = {
-        k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_DEFAULT_PROFILE"}
-    }
-    result = subprocess.run(
-        [
-            str(sam_python),
-            str(REPO_ROOT / "scripts/sam-translate"),
-            str(REPO_ROOT / "template.yaml"),
-            f"SnapStart={snap_start}",
-        ],
-        capture_output=True,
-        text=True,
-        env={**environ, "SAM_CLI_TELEMETRY": "0"},
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def transformed(snap_start: str) -> dict[str, Any]:
-    return dict(json.loads(_generated(snap_start)))
+    return sam_transform.generated(SnapStart=snap_start)
 
 
 def invoked(value: Any) -> set[str]:
