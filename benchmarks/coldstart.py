@@ -128,13 +128,14 @@ class ColdEnv:
 
     def twins(self) -> dict[str, Path]:
         """The hand-written twins (twins/<name>/app.py and minimal_handlers.py), each in a
-        directory of its own, compiled by python3.13 as the functions' code is; and the callback
-        twin behind the libraries CallbackFunction uses (twins/callback_libraries)."""
+        directory of its own, compiled by python3.13 as the functions' code is; and each twin
+        behind the libraries its function uses (twins/*_libraries)."""
         here = Path(__file__).resolve().parent
         out = {}
         for function, name in (
             ("CallsFunction", "calls"),
             ("CallbackFunction", "callback"),
+            ("CallsFunction+libraries", "calls_libraries"),
             ("CallbackFunction+libraries", "callback_libraries"),
         ):
             dest = self.work / "artifacts" / "twins" / function
@@ -142,8 +143,9 @@ class ColdEnv:
             dest.mkdir(parents=True)
             shutil.copy(here / "twins" / name / "app.py", dest)
             shutil.copy(here / "minimal_handlers.py", dest)
-            if name == "callback_libraries":
-                shutil.copy(here / "twins" / "callback" / "app.py", dest / "callback_twin.py")
+            if name.endswith("_libraries"):
+                twin = name.removesuffix("_libraries")
+                shutil.copy(here / "twins" / twin / "app.py", dest / f"{twin}_twin.py")
             run(
                 [self.py313, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
                 + [str(dest)]

@@ -163,14 +163,11 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
             for fn in functions
         ]
         twin_of = {fn: scenario(f"{fn} twin", fn, twins[fn], layer, twin=True) for fn in functions}
-        libraries = scenario(
-            "CallbackFunction twin + libraries",
-            "CallbackFunction",
-            twins["CallbackFunction+libraries"],
-            layer,
-            twin=True,
-        )
-        coldstart.measure([floor, *scenarios, *twin_of.values(), libraries], runs)
+        libraries_of = {
+            fn: scenario(f"{fn} twin + libraries", fn, twins[f"{fn}+libraries"], layer, twin=True)
+            for fn in functions
+        }
+        coldstart.measure([floor, *scenarios, *twin_of.values(), *libraries_of.values()], runs)
     rows = []
     for s in scenarios:
         ratio = s.median_ms / floor.median_ms
@@ -192,15 +189,15 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
                 "boto3, httpx, plain json; the same requests",
             )
         )
-    callback_twin = twin_of["CallbackFunction"]
-    rows.append(
-        (
-            "cold: CallbackFunction twin + its libraries (benchmarks/twins/callback_libraries)",
-            f"{libraries.median_ms:.0f} ms",
-            f"{libraries.median_ms / callback_twin.median_ms:.2f}x twin",
-            "Powertools Logger, Metrics, Tracer, resolver; pydantic; none of our code",
+    for fn, libraries in libraries_of.items():
+        rows.append(
+            (
+                f"cold: {fn} twin + its libraries ({TWIN_OF[fn].replace('/app.py', '')}_libraries)",
+                f"{libraries.median_ms:.0f} ms",
+                f"{libraries.median_ms / twin_of[fn].median_ms:.2f}x twin",
+                "the Powertools utilities and pydantic it uses; none of our code",
+            )
         )
-    )
     for fn, twin in twin_of.items():
         ours = next(s for s in scenarios if s.name == f"{fn} compiled")
         ratio = ours.median_ms / twin.median_ms
