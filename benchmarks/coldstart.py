@@ -51,6 +51,9 @@ sys.stdout.flush()
 os._exit(0 if answer.get("statusCode") in (200, 202) else 3)
 """
 FLOOR = "import boto3"
+# Each function's hand-written twin: benchmarks/twins/<name>/app.py, and <name>_libraries/app.py
+# (the twin behind the libraries its function keeps).
+TWINS = {"CallsFunction": "calls", "CallbackFunction": "callback"}
 
 
 def run(cmd: list[str], **kwargs: object) -> None:
@@ -132,12 +135,8 @@ class ColdEnv:
         behind the libraries its function uses (twins/*_libraries)."""
         here = Path(__file__).resolve().parent
         out = {}
-        for function, name in (
-            ("CallsFunction", "calls"),
-            ("CallbackFunction", "callback"),
-            ("CallsFunction+libraries", "calls_libraries"),
-            ("CallbackFunction+libraries", "callback_libraries"),
-        ):
+        names = {**TWINS, **{f"{fn}+libraries": f"{n}_libraries" for fn, n in TWINS.items()}}
+        for function, name in names.items():
             dest = self.work / "artifacts" / "twins" / function
             shutil.rmtree(dest, ignore_errors=True)
             dest.mkdir(parents=True)

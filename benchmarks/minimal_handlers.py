@@ -26,19 +26,23 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     import httpx
 
+# The twins' AWS clients are configured as ours (esms_calls/storage/aws.py).
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5
+)
+
 
 class CallbackHandler:
     """The routes that never call the provider: a callback, a GET."""
 
     def __init__(self, calls_table: str, signing_key: bytes) -> None:
-        self.ddb = boto3.client(
-            "dynamodb",
-            config=Config(
-                retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5
-            ),
-        )
+        self.ddb = boto3.client("dynamodb", config=CLIENT_CONFIG)
         self.calls = calls_table
         self.signing_key = signing_key
+
+    def _token(self, call_id: str) -> str:
+        digest = hmac.new(self.signing_key, call_id.encode(), "sha256").digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def _answer(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
         print(json.dumps({"level": "INFO", "message": "answered", "status": status}))
@@ -52,13 +56,7 @@ class CallbackHandler:
     def callback(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         params = event["pathParameters"]
         call_id, token = params["call_id"], params["token"]
-        expected = (
-            base64.urlsafe_b64encode(
-                hmac.new(self.signing_key, call_id.encode(), "sha256").digest()
-            )
-            .rstrip(b"=")
-            .decode()
-        )
+        expected = self._token(call_id)
         if not hmac.compare_digest(expected, token):
             return self._answer(403, {"title": "forbidden"})
         q = dict(parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True))
@@ -180,13 +178,7 @@ class MinimalHandlers(CallbackHandler):
                 },
             ]
         )
-        token = (
-            base64.urlsafe_b64encode(
-                hmac.new(self.signing_key, call_id.encode(), "sha256").digest()
-            )
-            .rstrip(b"=")
-            .decode()
-        )
+        token = self._token(call_id)
         answer = self.http.get(
             "/MakeCallRecord_V2",
             params={

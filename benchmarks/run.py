@@ -41,10 +41,6 @@ from services import SIGNING_KEY, local_stack  # noqa: E402
 
 WORK = ROOT / ".benchmarks" / "work"
 COLD_TARGET, TWIN_TARGET, WARM_TARGET = 1.5, 1.2, 3.0
-TWIN_OF = {
-    "CallsFunction": "benchmarks/twins/calls/app.py",
-    "CallbackFunction": "benchmarks/twins/callback/app.py",
-}
 
 
 def machine() -> list[str]:
@@ -168,6 +164,7 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
             for fn in functions
         }
         coldstart.measure([floor, *scenarios, *twin_of.values(), *libraries_of.values()], runs)
+    twin_dir = {fn: f"benchmarks/twins/{name}" for fn, name in coldstart.TWINS.items()}
     rows = []
     for s in scenarios:
         ratio = s.median_ms / floor.median_ms
@@ -183,7 +180,7 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
     for fn, twin in twin_of.items():
         rows.append(
             (
-                f"cold: {fn} twin, hand-written ({TWIN_OF[fn]})",
+                f"cold: {fn} twin, hand-written ({twin_dir[fn]}/app.py)",
                 f"{twin.median_ms:.0f} ms",
                 f"{twin.median_ms / floor.median_ms:.2f}x floor",
                 "boto3, httpx, plain json; the same requests",
@@ -192,7 +189,7 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
     for fn, libraries in libraries_of.items():
         rows.append(
             (
-                f"cold: {fn} twin + its libraries ({TWIN_OF[fn].replace('/app.py', '')}_libraries)",
+                f"cold: {fn} twin + its libraries ({twin_dir[fn]}_libraries)",
                 f"{libraries.median_ms:.0f} ms",
                 f"{libraries.median_ms / twin_of[fn].median_ms:.2f}x twin",
                 "the Powertools utilities and pydantic it uses; none of our code",
@@ -206,7 +203,7 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
             (
                 f"cold: {fn} / its twin",
                 f"{ratio:.2f}x twin",
-                f"twin: {TWIN_OF[fn]}",
+                f"twin: {twin_dir[fn]}/app.py",
                 f"<= {TWIN_TARGET}x: {ok}",
             )
         )

@@ -4,6 +4,7 @@ endpoints from the pruned data alone; the list is the one the code builds client
 
 from __future__ import annotations
 
+import runpy
 import shutil
 import subprocess
 import sys
@@ -21,15 +22,13 @@ from esms_calls.storage import aws
 pytestmark = pytest.mark.unit
 
 SERVICES_FILE = REPO_ROOT / "layers/shared/aws-services"
-
-
-def listed_services() -> set[str]:
-    lines = (line.split("#", 1)[0].strip() for line in SERVICES_FILE.read_text().splitlines())
-    return {line for line in lines if line}
+PRUNE_SCRIPT = REPO_ROOT / "scripts/prune-botocore-data"
 
 
 def test_the_layer_keeps_the_services_the_code_builds_clients_of() -> None:
-    assert listed_services() == aws.SERVICES
+    # The list as the layer build reads it, with the build script's own reader
+    services_in = runpy.run_path(str(PRUNE_SCRIPT))["services_in"]
+    assert services_in(SERVICES_FILE) == aws.SERVICES
     with pytest.raises(ValueError, match="s3 is not in SERVICES"):
         aws.client("s3")
 
@@ -46,7 +45,7 @@ def test_pruned_data_still_builds_every_client_and_no_other(tmp_path: Path) -> N
             shutil.copytree(path, data / path.name)
     # When the layer build's script prunes it
     subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts/prune-botocore-data"), str(data), SERVICES_FILE],
+        [sys.executable, str(PRUNE_SCRIPT), str(data), SERVICES_FILE],
         check=True,
     )
     # Then only the services used are left, and endpoints.json is a fraction of its size

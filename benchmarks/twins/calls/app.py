@@ -9,16 +9,14 @@ import json
 import os
 
 import boto3
-from botocore.config import Config
-from minimal_handlers import MinimalHandlers
+from minimal_handlers import CLIENT_CONFIG, MinimalHandlers
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
 _handlers = None
 
 
 def _configured() -> MinimalHandlers:
-    secrets = boto3.client("secretsmanager", config=_CONFIG)
-    ssm = boto3.client("ssm", config=_CONFIG)
+    secrets = boto3.client("secretsmanager", config=CLIENT_CONFIG)
+    ssm = boto3.client("ssm", config=CLIENT_CONFIG)
     signing_key = secrets.get_secret_value(SecretId=os.environ["CALLBACK_SIGNING_SECRET"])
     base_url = ssm.get_parameter(Name=os.environ["PUBLIC_BASE_URL_PARAMETER"])["Parameter"]
     credentials = json.loads(

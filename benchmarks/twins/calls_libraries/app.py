@@ -4,6 +4,8 @@ Tracer (botocore patched, as ours), its validating HTTP API resolver with one ro
 pydantic body, its idempotency layer on DynamoDB and its Parameters providers. Nothing of ours:
 the row shows what those libraries alone add to the twin's cold start."""
 
+import os
+
 import boto3
 import pydantic
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -29,11 +31,9 @@ def create_call(body: CallRequest) -> dict:
 
 
 def lambda_handler(event, context):
-    import os
-
     dynamodb = boto3.client("dynamodb")
     DynamoDBPersistenceLayer(table_name=os.environ["DEDUPE_TABLE_NAME"], boto3_client=dynamodb)
     SecretsProvider(boto3_client=boto3.client("secretsmanager"))
     SSMProvider(boto3_client=boto3.client("ssm"))
-    resolver.resolve({**event, "headers": dict(event["headers"])}, context)
+    resolver.resolve(event, context)
     return twin_handler(event, context)
