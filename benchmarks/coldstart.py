@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -54,6 +55,8 @@ FLOOR = "import boto3"
 # Each function's hand-written twin: benchmarks/twins/<name>/app.py, and <name>_libraries/app.py
 # (the twin behind the libraries its function keeps).
 TWINS = {"CallsFunction": "calls", "CallbackFunction": "callback"}
+# Each twin behind one of these alone (twins/one_library/app.py, BENCH_LIBRARY names it).
+ONE_LIBRARY = ("pydantic", "Tracer", "event handler", "Logger and Metrics")
 
 
 def run(cmd: list[str], **kwargs: object) -> None:
@@ -132,19 +135,26 @@ class ColdEnv:
     def twins(self) -> dict[str, Path]:
         """The hand-written twins (twins/<name>/app.py and minimal_handlers.py), each in a
         directory of its own, compiled by python3.13 as the functions' code is; and each twin
-        behind the libraries its function uses (twins/*_libraries)."""
+        behind the libraries its function uses (twins/*_libraries), and behind one library alone
+        (twins/one_library, as twin.py)."""
         here = Path(__file__).resolve().parent
         out = {}
-        names = {**TWINS, **{f"{fn}+libraries": f"{n}_libraries" for fn, n in TWINS.items()}}
+        names = {
+            **TWINS,
+            **{f"{fn}+libraries": f"{n}_libraries" for fn, n in TWINS.items()},
+            **{f"{fn}+one library": "one_library" for fn in TWINS},
+        }
         for function, name in names.items():
             dest = self.work / "artifacts" / "twins" / function
             shutil.rmtree(dest, ignore_errors=True)
             dest.mkdir(parents=True)
             shutil.copy(here / "twins" / name / "app.py", dest)
             shutil.copy(here / "minimal_handlers.py", dest)
+            twin = here / "twins" / TWINS[function.partition("+")[0]] / "app.py"
             if name.endswith("_libraries"):
-                twin = name.removesuffix("_libraries")
-                shutil.copy(here / "twins" / twin / "app.py", dest / f"{twin}_twin.py")
+                shutil.copy(twin, dest / f"{twin.parent.name}_twin.py")
+            elif name == "one_library":
+                shutil.copy(twin, dest / "twin.py")
             run(
                 [self.py313, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
                 + [str(dest)]
@@ -269,6 +279,21 @@ def _once(scenario: Scenario) -> float:
             f"{scenario.name}: exit {done.returncode}\n{done.stderr.decode(errors='replace')}"
         )
     return elapsed
+
+
+def instructions(scenario: Scenario) -> int:
+    """The instructions one cold process of the scenario runs, counted by valgrind's callgrind
+    (about 50 times slower than a plain run): repeatable whatever else the machine is doing,
+    where times on a shared machine move by 0.1-0.2x between runs. Requests to moto and the
+    simulator are the same for a function and its twin and their servers' work is not counted,
+    so the ratio is the CPU work the code itself adds."""
+    env = {**scenario.env, **scenario.per_run()} if scenario.per_run else scenario.env
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *scenario.cmd]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    collected = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode or not collected:
+        raise RuntimeError(f"{scenario.name}, callgrind: exit {done.returncode}\n{done.stderr}")
+    return int(collected.group(1))
 
 
 def probe(event: dict) -> tuple[str, dict[str, str]]:

@@ -6,6 +6,8 @@ Prints one table. Run from the repository root with the project's .venv (`make b
 `make build` must have produced .aws-sam/build. BENCH_COLD_RUNS (default 15), BENCH_WARM_ROUNDS
 (default 300) and BENCH_LOAD_REQUESTS (default 300) trade time for steadier numbers;
 BENCH_ONLY=cold prints the cold-start rows alone (each function against its hand-written twin).
+Where valgrind is installed, the cold rows end with instruction counts of one process each
+(repeatable on a busy machine; ~4 minutes): BENCH_INSTRUCTIONS=0 skips them.
 BENCH_BASELINE_BUILD=<another checkout>/.aws-sam/build adds that build's cold starts to the same
 interleaved run (rows marked "baseline"): before/after a change, against one floor.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -41,6 +44,10 @@ from services import SIGNING_KEY, local_stack  # noqa: E402
 
 WORK = ROOT / ".benchmarks" / "work"
 COLD_TARGET, TWIN_TARGET, WARM_TARGET = 1.5, 1.2, 3.0
+# Instruction counts of the cold processes (valgrind, when installed): BENCH_INSTRUCTIONS=0 skips.
+COUNT_INSTRUCTIONS = os.environ.get("BENCH_INSTRUCTIONS", "1") != "0" and bool(
+    shutil.which("valgrind")
+)
 
 
 def machine() -> list[str]:
@@ -134,15 +141,25 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
             "floor", env.command(coldstart.FLOOR), env.environ(None, None, {})
         )
         post = events.post_calls({"phone": "+84 912 345 678", "template_id": "123", "max_retry": 1})
-        # One fresh call per CallbackFunction process: a callback of each variant and of the
-        # two twins, warm-ups too.
-        seeded = iter(seed_calls(stack, (len(variants) + 2) * (runs + 2)))
+        # One fresh call per CallbackFunction process: a callback of each variant, of the twin,
+        # of the twin + its libraries and of each one-library twin, warm-ups too.
+        callback_scenarios = len(variants) + 2 + len(coldstart.ONE_LIBRARY)
+        counted = 4 if COUNT_INSTRUCTIONS else 0  # ours, twin, + libraries, + pydantic
+        seeded = iter(seed_calls(stack, callback_scenarios * (runs + 2) + counted))
 
         def scenario(
-            name: str, fn: str, code_dir: Path, layer_dir: Path, *, twin: bool = False
+            name: str,
+            fn: str,
+            code_dir: Path,
+            layer_dir: Path,
+            *,
+            twin: bool = False,
+            library: str | None = None,
         ) -> coldstart.Scenario:
             code, extra = coldstart.probe(post)
             environ = coldstart.lambda_environ(fn, stack.function_env(fn))
+            if library:
+                extra["BENCH_LIBRARY"] = library
             made = coldstart.Scenario(
                 name,
                 env.command(code),
@@ -163,7 +180,31 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
             fn: scenario(f"{fn} twin + libraries", fn, twins[f"{fn}+libraries"], layer, twin=True)
             for fn in functions
         }
-        coldstart.measure([floor, *scenarios, *twin_of.values(), *libraries_of.values()], runs)
+        one_library_of = {
+            (fn, library): scenario(
+                f"{fn} twin + {library}",
+                fn,
+                twins[f"{fn}+one library"],
+                layer,
+                twin=True,
+                library=library,
+            )
+            for fn in functions
+            for library in coldstart.ONE_LIBRARY
+        }
+        measured = [*twin_of.values(), *libraries_of.values(), *one_library_of.values()]
+        coldstart.measure([floor, *scenarios, *measured], runs)
+        counts = {}
+        if COUNT_INSTRUCTIONS:
+            for fn in functions:
+                ours = next(s for s in scenarios if s.name == f"{fn} compiled")
+                for label, counted_scenario in (
+                    ("ours", ours),
+                    ("twin", twin_of[fn]),
+                    ("twin + its libraries", libraries_of[fn]),
+                    ("twin + pydantic alone", one_library_of[(fn, "pydantic")]),
+                ):
+                    counts[(fn, label)] = coldstart.instructions(counted_scenario)
     twin_dir = {fn: f"benchmarks/twins/{name}" for fn, name in coldstart.TWINS.items()}
     rows = []
     for s in scenarios:
@@ -195,6 +236,15 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
                 "the Powertools utilities and pydantic it uses; none of our code",
             )
         )
+    for (fn, library), alone in one_library_of.items():
+        rows.append(
+            (
+                f"cold: {fn} twin + {library} alone (benchmarks/twins/one_library)",
+                f"{alone.median_ms:.0f} ms",
+                f"{alone.median_ms / twin_of[fn].median_ms:.2f}x twin",
+                "one library the function keeps, nothing else added",
+            )
+        )
     for fn, twin in twin_of.items():
         ours = next(s for s in scenarios if s.name == f"{fn} compiled")
         ratio = ours.median_ms / twin.median_ms
@@ -207,6 +257,20 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
                 f"<= {TWIN_TARGET}x: {ok}",
             )
         )
+    for fn in coldstart.TWINS:
+        twin_count = counts.get((fn, "twin"))
+        if not twin_count:
+            continue
+        for label in ("ours", "twin + its libraries", "twin + pydantic alone"):
+            count = counts[(fn, label)]
+            rows.append(
+                (
+                    f"instructions: {fn} {label} / its twin",
+                    f"{count / twin_count:.2f}x twin",
+                    f"{count / 1e6:.0f}M / {twin_count / 1e6:.0f}M instructions",
+                    "callgrind, one cold process each: repeatable",
+                )
+            )
     return rows, floor.median_ms
 
 
