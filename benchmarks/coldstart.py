@@ -57,6 +57,8 @@ FLOOR = "import boto3"
 TWINS = {"CallsFunction": "calls", "CallbackFunction": "callback"}
 # Each twin behind one of these alone (twins/one_library/app.py, BENCH_LIBRARY names it).
 ONE_LIBRARY = ("pydantic", "Tracer", "event handler", "Logger and Metrics")
+# The processes counted under callgrind, each function's: ours, and these against the twin.
+COUNTED = ("ours", "twin", "twin + its libraries", "twin + pydantic alone")
 
 
 def run(cmd: list[str], **kwargs: object) -> None:
@@ -255,6 +257,10 @@ class Scenario:
     def median_ms(self) -> float:
         return statistics.median(self.times) * 1000
 
+    def next_environ(self) -> dict[str, str]:
+        """The environment of the next process (a fresh seeded call for each callback)."""
+        return {**self.env, **self.per_run()} if self.per_run else self.env
+
 
 def measure(scenarios: list[Scenario], runs: int, warmup: int = 2) -> None:
     """Interleaved: each round runs every scenario once, in a shuffled order, so that drift of the
@@ -270,7 +276,7 @@ def measure(scenarios: list[Scenario], runs: int, warmup: int = 2) -> None:
 
 
 def _once(scenario: Scenario) -> float:
-    env = {**scenario.env, **scenario.per_run()} if scenario.per_run else scenario.env
+    env = scenario.next_environ()
     start = time.perf_counter()
     done = subprocess.run(scenario.cmd, env=env, capture_output=True)
     elapsed = time.perf_counter() - start
@@ -287,7 +293,7 @@ def instructions(scenario: Scenario) -> int:
     where times on a shared machine move by 0.1-0.2x between runs. Requests to moto and the
     simulator are the same for a function and its twin and their servers' work is not counted,
     so the ratio is the CPU work the code itself adds."""
-    env = {**scenario.env, **scenario.per_run()} if scenario.per_run else scenario.env
+    env = scenario.next_environ()
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *scenario.cmd]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     collected = re.search(r"Collected : (\d+)", done.stderr)

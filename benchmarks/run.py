@@ -144,8 +144,8 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
         # One fresh call per CallbackFunction process: a callback of each variant, of the twin,
         # of the twin + its libraries and of each one-library twin, warm-ups too.
         callback_scenarios = len(variants) + 2 + len(coldstart.ONE_LIBRARY)
-        counted = 4 if COUNT_INSTRUCTIONS else 0  # ours, twin, + libraries, + pydantic
-        seeded = iter(seed_calls(stack, callback_scenarios * (runs + 2) + counted))
+        instruction_runs = len(coldstart.COUNTED) if COUNT_INSTRUCTIONS else 0
+        seeded = iter(seed_calls(stack, callback_scenarios * (runs + 2) + instruction_runs))
 
         def scenario(
             name: str,
@@ -175,6 +175,7 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
             for variant, arts in variants.items()
             for fn in functions
         ]
+        ours_of = {fn: next(s for s in scenarios if s.name == f"{fn} compiled") for fn in functions}
         twin_of = {fn: scenario(f"{fn} twin", fn, twins[fn], layer, twin=True) for fn in functions}
         libraries_of = {
             fn: scenario(f"{fn} twin + libraries", fn, twins[f"{fn}+libraries"], layer, twin=True)
@@ -194,17 +195,15 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
         }
         measured = [*twin_of.values(), *libraries_of.values(), *one_library_of.values()]
         coldstart.measure([floor, *scenarios, *measured], runs)
-        counts = {}
+        counts: dict[str, dict[str, int]] = {}
         if COUNT_INSTRUCTIONS:
             for fn in functions:
-                ours = next(s for s in scenarios if s.name == f"{fn} compiled")
-                for label, counted_scenario in (
-                    ("ours", ours),
-                    ("twin", twin_of[fn]),
-                    ("twin + its libraries", libraries_of[fn]),
-                    ("twin + pydantic alone", one_library_of[(fn, "pydantic")]),
-                ):
-                    counts[(fn, label)] = coldstart.instructions(counted_scenario)
+                pydantic_alone = one_library_of[(fn, "pydantic")]
+                counted = (ours_of[fn], twin_of[fn], libraries_of[fn], pydantic_alone)
+                counts[fn] = {
+                    label: coldstart.instructions(s)
+                    for label, s in zip(coldstart.COUNTED, counted, strict=True)
+                }
     twin_dir = {fn: f"benchmarks/twins/{name}" for fn, name in coldstart.TWINS.items()}
     rows = []
     for s in scenarios:
@@ -246,8 +245,7 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
             )
         )
     for fn, twin in twin_of.items():
-        ours = next(s for s in scenarios if s.name == f"{fn} compiled")
-        ratio = ours.median_ms / twin.median_ms
+        ratio = ours_of[fn].median_ms / twin.median_ms
         ok = "ok" if ratio <= TWIN_TARGET else "MISSED"
         rows.append(
             (
@@ -257,12 +255,11 @@ def cold_rows(runs: int) -> tuple[list[tuple], float]:
                 f"<= {TWIN_TARGET}x: {ok}",
             )
         )
-    for fn in coldstart.TWINS:
-        twin_count = counts.get((fn, "twin"))
-        if not twin_count:
-            continue
-        for label in ("ours", "twin + its libraries", "twin + pydantic alone"):
-            count = counts[(fn, label)]
+    for fn, count_of in counts.items():
+        twin_count = count_of["twin"]
+        for label, count in count_of.items():
+            if label == "twin":
+                continue
             rows.append(
                 (
                     f"instructions: {fn} {label} / its twin",
